@@ -1,0 +1,161 @@
+"""The AdaIN model: fixed encoder to relu4_1, AdaIN on cached style statistics, trained decoder."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from adain_live.core.color import preserve_content_color
+from adain_live.core.stats import StyleStats, adain, masked_mean_std, mean_std
+from adain_live.core.vgg import ENCODER_SLICES, build_decoder, build_encoder
+
+#: Images with a side shorter than this are enlarged for the network and shrunk back afterwards: reflection
+#: padding at 1/8 resolution needs at least 2 pixels per side.
+MIN_SIDE = 16
+
+
+class AdaINModel(nn.Module):
+    """Encoder (normalised VGG-19 to relu4_1) + decoder, with a style-statistics interface.
+
+    Images are (N, 3, H, W) RGB in [0, 1] in any float dtype; they are cast to the model's dtype. Outputs have
+    exactly the input's height and width, whatever they are (the decoder's multiple-of-8 output is cropped).
+    """
+
+    def __init__(self, encoder: nn.Sequential | None = None, decoder: nn.Sequential | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder if encoder is not None else build_encoder()
+        self.decoder = decoder if decoder is not None else build_decoder()
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+
+    @classmethod
+    def random(cls, seed: int = 0) -> AdaINModel:
+        """A model with seeded random weights of the real shapes (tests, benchmarks)."""
+        gen_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        try:
+            return cls().eval()
+        finally:
+            torch.random.set_rng_state(gen_state)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Dtype of the weights (the compute dtype)."""
+        return next(self.decoder.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the weights."""
+        return next(self.decoder.parameters()).device
+
+    # --- encoder ---------------------------------------------------------------------------------------
+    def encode(self, image: Tensor) -> Tensor:
+        """relu4_1 features of ``image`` in the model's dtype."""
+        return self.encoder(image.to(self.dtype))
+
+    def encode_layers(self, image: Tensor) -> list[Tensor]:
+        """relu1_1, relu2_1, relu3_1 and relu4_1 features (for the training losses)."""
+        feats: list[Tensor] = []
+        x = image.to(self.dtype)
+        for start, stop in ENCODER_SLICES.values():
+            x = self.encoder[start:stop](x)
+            feats.append(x)
+        return feats
+
+    def style_stats(self, style: Tensor) -> StyleStats:
+        """Compute a style's statistics once (fp32, on the model's device). ``style`` is (1, 3, H, W)."""
+        if style.dim() != 4 or style.shape[0] != 1:
+            raise ValueError(f"style_stats takes one image (1, 3, H, W), got {tuple(style.shape)}")
+        feat = self.encode(_enlarge(style))
+        mean, std = mean_std(feat)
+        return StyleStats(mean.view(-1), std.view(-1))
+
+    # --- content path ----------------------------------------------------------------------------------
+    def stylize(
+        self,
+        content: Tensor,
+        style: StyleStats,
+        alpha: float = 1.0,
+        *,
+        mask: Tensor | None = None,
+        background: StyleStats | None = None,
+        preserve_color: bool = False,
+    ) -> Tensor:
+        """Stylize a batch of content images with cached style statistics.
+
+        Parameters
+        ----------
+        content
+            (N, 3, H, W) RGB in [0, 1].
+        style
+            Statistics of the (possibly mixed) style; for a mask, the foreground style.
+        alpha
+            Content-style trade-off in [0, 1]: 0 reconstructs the content, 1 is full style.
+        mask
+            Optional (N or 1, 1, H, W) weights in [0, 1]: where 1, ``style`` is used, where 0 ``background``.
+        background
+            Style statistics for the mask's background (required with ``mask``).
+        preserve_color
+            Keep the content's colours, taking only the stylized luminance.
+
+        Returns
+        -------
+        Tensor
+            (N, 3, H, W) RGB in [0, 1], in the model's dtype.
+        """
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        h, w = content.shape[-2:]
+        x = _enlarge(content.to(self.dtype))
+        feat = self.encoder(x)
+        target = self._adain_target(feat, style, mask, background)
+        if alpha < 1.0:
+            target = alpha * target + (1.0 - alpha) * feat.float()
+        out = self.decoder(target.to(self.dtype))
+        out = _restore_size(out, x.shape[-2:], (h, w))
+        if preserve_color:
+            out = preserve_content_color(out, content.to(out.dtype))
+        return out.clamp(0.0, 1.0)
+
+    def _adain_target(
+        self, feat: Tensor, style: StyleStats, mask: Tensor | None, background: StyleStats | None
+    ) -> Tensor:
+        s_mean, s_std = style.to(feat.device).as_4d()
+        if mask is None:
+            return adain(feat, s_mean, s_std)
+        if background is None:
+            raise ValueError("a mask needs a background style as well as a foreground style")
+        m = F.interpolate(mask.float().to(feat.device), size=feat.shape[-2:], mode="bilinear",
+                          align_corners=False, antialias=True).clamp(0, 1)
+        hard = (m >= 0.5).float()
+        b_mean, b_std = background.to(feat.device).as_4d()
+        fg_mean, fg_std = masked_mean_std(feat, hard)
+        bg_mean, bg_std = masked_mean_std(feat, 1.0 - hard)
+        f = feat.float()
+        fg = (f - fg_mean) / fg_std * s_std + s_mean
+        bg = (f - bg_mean) / bg_std * b_std + b_mean
+        return m * fg + (1.0 - m) * bg
+
+    def forward(self, content: Tensor, style: StyleStats, alpha: float = 1.0) -> Tensor:
+        """Alias of :meth:`stylize` without mask or colour preservation."""
+        return self.stylize(content, style, alpha)
+
+
+def _enlarge(image: Tensor) -> Tensor:
+    """Upscale images smaller than MIN_SIDE on a side (keeping aspect) so the network can run."""
+    h, w = image.shape[-2:]
+    if min(h, w) >= MIN_SIDE:
+        return image
+    scale = MIN_SIDE / min(h, w)
+    size = (max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale)))
+    return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
+
+
+def _restore_size(out: Tensor, net_size: tuple[int, int] | torch.Size, size: tuple[int, int]) -> Tensor:
+    """Crop the decoder's multiple-of-8 output to the network input, then shrink back if it was enlarged."""
+    nh, nw = int(net_size[0]), int(net_size[1])
+    out = out[..., :nh, :nw]
+    if (nh, nw) != tuple(size):
+        out = F.interpolate(out.float(), size=size, mode="area").to(out.dtype)
+    return out

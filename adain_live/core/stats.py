@@ -1,0 +1,121 @@
+"""Channel statistics and the AdaIN operation, always computed in fp32.
+
+``mean_std`` reproduces pytorch-AdaIN's ``calc_mean_std``: per-channel mean, and std as the square root of the
+*unbiased* variance plus ``eps`` (1e-5). Statistics are computed in fp32 even inside an fp16/bf16 pipeline,
+because variances of large relu4_1 maps lose precision (and can overflow) in half precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+EPS = 1e-5
+
+
+def mean_std(feat: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
+    """Return per-channel mean and std of ``feat`` (N, C, H, W) as fp32 tensors of shape (N, C, 1, 1).
+
+    The variance is unbiased (divides by H*W - 1), like the reference; for a single spatial position, where
+    that is undefined, the variance is taken as 0 instead of NaN.
+    """
+    n, c = feat.shape[:2]
+    flat = feat.reshape(n, c, -1).float()
+    correction = 1 if flat.shape[-1] > 1 else 0
+    var = flat.var(dim=2, correction=correction) + eps
+    return flat.mean(dim=2).view(n, c, 1, 1), var.sqrt().view(n, c, 1, 1)
+
+
+def masked_mean_std(feat: Tensor, mask: Tensor, eps: float = EPS) -> tuple[Tensor, Tensor]:
+    """Per-channel mean/std of ``feat`` over the positions where ``mask`` (N, 1, H, W) is 1.
+
+    Uses the unbiased variance like :func:`mean_std`. A region with fewer than two positions falls back to
+    the statistics of the whole map (its AdaIN output is then weighted by ~0 anyway).
+    """
+    flat = feat.float()
+    count = mask.sum(dim=(2, 3), keepdim=True)
+    mean = (flat * mask).sum(dim=(2, 3), keepdim=True) / count.clamp(min=1)
+    var = ((flat - mean) ** 2 * mask).sum(dim=(2, 3), keepdim=True) / (count - 1).clamp(min=1)
+    std = (var + eps).sqrt()
+    g_mean, g_std = mean_std(feat, eps)
+    small = count < 2
+    return torch.where(small, g_mean, mean), torch.where(small, g_std, std)
+
+
+@dataclass(frozen=True)
+class StyleStats:
+    """Per-channel mean and std of a style image's relu4_1 features (fp32, shape (C,)).
+
+    Computed once per style (:meth:`AdaINModel.style_stats`) and reused for every frame.
+    """
+
+    mean: Tensor
+    std: Tensor
+
+    def __post_init__(self) -> None:
+        if self.mean.shape != self.std.shape or self.mean.dim() != 1:
+            raise ValueError(f"StyleStats needs two (C,) tensors, got {tuple(self.mean.shape)} and "
+                             f"{tuple(self.std.shape)}")
+
+    @property
+    def channels(self) -> int:
+        """Number of feature channels (512 for relu4_1)."""
+        return int(self.mean.shape[0])
+
+    def to(self, device: torch.device | str) -> StyleStats:
+        """Return a copy on ``device`` (kept in fp32)."""
+        return StyleStats(self.mean.to(device, torch.float32), self.std.to(device, torch.float32))
+
+    def as_4d(self) -> tuple[Tensor, Tensor]:
+        """Return mean and std shaped (1, C, 1, 1) for broadcasting over feature maps."""
+        return self.mean.view(1, -1, 1, 1), self.std.view(1, -1, 1, 1)
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """Return the tensors for saving (e.g. with safetensors)."""
+        return {"mean": self.mean.detach().cpu().contiguous(), "std": self.std.detach().cpu().contiguous()}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Tensor]) -> StyleStats:
+        """Rebuild from :meth:`state_dict`; raises ``ValueError`` on missing or non-finite tensors."""
+        try:
+            mean, std = state["mean"].float(), state["std"].float()
+        except KeyError as exc:
+            raise ValueError(f"style statistics lack {exc}") from None
+        if not (torch.isfinite(mean).all() and torch.isfinite(std).all()):
+            raise ValueError("style statistics contain NaN or infinity")
+        return cls(mean, std)
+
+
+def mix_stats(stats: Sequence[StyleStats], weights: Sequence[float] | None = None) -> StyleStats:
+    """Interpolate N styles by mixing their statistics with real-valued weights.
+
+    Weights are normalised to sum to 1 (as pytorch-AdaIN does); negative weights extrapolate. Because AdaIN is
+    affine in (std, mean), ``sum_i w_i * AdaIN(x, s_i) == AdaIN'(x, sum_i w_i*std_i, sum_i w_i*mean_i)``:
+    mixing statistics gives the *same* features as the paper's mixing of AdaIN outputs, at the cost of one
+    AdaIN per frame instead of N. The mixed std is clamped to be positive.
+    """
+    if not stats:
+        raise ValueError("mix_stats needs at least one style")
+    w = [1.0] * len(stats) if weights is None else [float(x) for x in weights]
+    if len(w) != len(stats):
+        raise ValueError(f"got {len(w)} mix weights for {len(stats)} styles; give one weight per style")
+    total = sum(w)
+    if abs(total) < 1e-8:
+        raise ValueError(f"mix weights {w} sum to 0; they must have a non-zero sum")
+    w = [x / total for x in w]
+    mean = sum(wi * s.mean.float() for wi, s in zip(w, stats, strict=True))
+    std = sum(wi * s.std.float() for wi, s in zip(w, stats, strict=True))
+    assert isinstance(mean, Tensor) and isinstance(std, Tensor)
+    return StyleStats(mean, std.clamp(min=EPS**0.5))
+
+
+def adain(content: Tensor, style_mean: Tensor, style_std: Tensor, eps: float = EPS) -> Tensor:
+    """Adaptive instance normalisation in fp32: ``std_s * (x - mean_x) / std_x + mean_s``.
+
+    ``style_mean``/``style_std`` broadcast against (N, C, 1, 1). Returns an fp32 tensor.
+    """
+    c_mean, c_std = mean_std(content, eps)
+    return (content.float() - c_mean) / c_std * style_std + style_mean
