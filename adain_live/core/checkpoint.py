@@ -1,0 +1,140 @@
+"""Safe loading and saving of encoder/decoder weights.
+
+Files are read with ``torch.load(..., weights_only=True)`` (``.pth``/``.pt``) or safetensors, then checked key
+by key against the architecture: names, shapes, floating dtypes and finiteness. A pickle that tries to run
+code, a truncated file or a file of another architecture raises :class:`WeightsError` with one line; nothing
+from the file is executed or loaded into a model before it passes.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from adain_live.core.vgg import ENCODER_LENGTH, build_decoder, build_encoder, build_vgg, conv_shapes
+from adain_live.errors import WeightsError
+
+_FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
+    """Read a flat ``{name: tensor}`` mapping from a .pth/.pt or .safetensors file, without executing code."""
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"weights file not found: {p}; check the path or run `adain-live weights list`")
+    if p.stat().st_size == 0:
+        raise WeightsError(f"weights file {p} is empty; download or export it again")
+    if p.suffix == ".safetensors":
+        state = _read_safetensors(p)
+    else:
+        state = _read_torch(p)
+    if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
+        state = state["state_dict"]
+    if not isinstance(state, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()
+    ):
+        raise WeightsError(f"{p} is not a state dict of tensors; pass a vgg_normalised/decoder weights file")
+    return dict(state)
+
+
+def _read_torch(p: Path) -> object:
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise WeightsError(f"{p} was refused: it holds Python objects other than tensors, and loading them "
+                           "could run code; only plain weight files are accepted") from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise WeightsError(f"{p} is not a readable PyTorch weights file ({type(exc).__name__}); "
+                           "it may be truncated: download it again") from exc
+
+
+def _read_safetensors(p: Path) -> dict[str, Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(p), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{p} is not a readable safetensors file ({exc}); export or download it again") \
+            from exc
+
+
+def validate_state(state: Mapping[str, Tensor], expected: Mapping[str, tuple[int, ...]], what: str,
+                   path: str | os.PathLike[str]) -> None:
+    """Check names, shapes, dtypes and finiteness of ``state`` against ``expected``; raise WeightsError."""
+    missing = sorted(set(expected) - set(state), key=_key_order)
+    extra = sorted(set(state) - set(expected), key=_key_order)
+    if missing or extra:
+        hint = _guess_kind(state)
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}"
+        raise WeightsError(f"{path} does not fit the AdaIN {what} ({detail}){hint}")
+    for key, shape in expected.items():
+        t = state[key]
+        if tuple(t.shape) != shape:
+            raise WeightsError(f"{path} does not fit the AdaIN {what}: {key} has shape {tuple(t.shape)}, "
+                               f"expected {shape}{_guess_kind(state)}")
+        if t.dtype not in _FLOAT_DTYPES:
+            raise WeightsError(f"{path}: {key} has dtype {t.dtype}; weights must be floating point")
+        if not torch.isfinite(t).all():
+            raise WeightsError(f"{path}: {key} contains NaN or infinity; the file is corrupt, get it again")
+
+
+def _key_order(key: str) -> tuple[int, str]:
+    head = key.split(".", 1)[0]
+    return (int(head) if head.isdigit() else 1 << 30, key)
+
+
+def _guess_kind(state: Mapping[str, Tensor]) -> str:
+    if set(state) == set(conv_shapes(build_decoder())):
+        return "; it looks like a decoder: pass it with --decoder"
+    if set(conv_shapes(build_encoder())) <= set(state):
+        return "; it looks like a VGG encoder: pass it with --vgg"
+    return "; it is not an AdaIN weights file"
+
+
+def load_encoder(path: str | os.PathLike[str]) -> nn.Sequential:
+    """Load the encoder (to relu4_1) from a full ``vgg_normalised.pth`` or an encoder-only file (fp32)."""
+    state = read_state_dict(path)
+    encoder = build_encoder()
+    enc_keys = conv_shapes(encoder)
+    full = conv_shapes(build_vgg())
+    # The canonical file holds all of VGG-19 (to relu5_4); only the first 31 modules are used.
+    validate_state(state, full if set(state) == set(full) else enc_keys, "encoder (VGG-19 to relu4_1)", path)
+    encoder.load_state_dict({k: state[k].float() for k in enc_keys})
+    assert len(encoder) == ENCODER_LENGTH
+    return encoder.eval()
+
+
+def load_decoder(path: str | os.PathLike[str]) -> nn.Sequential:
+    """Load the AdaIN decoder (canonical ``decoder.pth`` layout or our safetensors export), as fp32."""
+    state = read_state_dict(path)
+    decoder = build_decoder()
+    validate_state(state, conv_shapes(decoder), "decoder", path)
+    decoder.load_state_dict({k: v.float() for k, v in state.items()})
+    return decoder.eval()
+
+
+def save_safetensors(state: Mapping[str, Tensor], path: str | os.PathLike[str],
+                     metadata: Mapping[str, str] | None = None, dtype: torch.dtype | None = None) -> Path:
+    """Write ``state`` atomically as safetensors (optionally cast to ``dtype``, e.g. fp16)."""
+    from safetensors.torch import save_file
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: (v.to(dtype) if dtype is not None else v).detach().cpu().contiguous() for k, v in state.items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=dict(metadata or {}))
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
