@@ -1,0 +1,1 @@
+"""The engine: configuration, the frame pipeline, threaded runners, batch jobs, benchmarks (no Qt)."""

@@ -1,0 +1,72 @@
+"""Frozen, validated configuration of a stylization run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+#: Largest processing size we accept for the short side (beyond this, use tiling or --size).
+MAX_SIZE = 16384
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """What the output looks like: α, style mix weights, colour preservation, processing size.
+
+    ``size`` is the processing size of the content's shorter side (0 = native). ``style_size`` is the same
+    for style images. ``mix`` holds one weight per style (None = equal weights).
+    """
+
+    alpha: float = 1.0
+    mix: tuple[float, ...] | None = None
+    preserve_color: bool = False
+    size: int = 512
+    style_size: int = 512
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must be between 0 and 1, got {self.alpha}")
+        for name in ("size", "style_size"):
+            v = getattr(self, name)
+            if not 0 <= v <= MAX_SIZE:
+                raise ValueError(f"{name} must be 0 (native) or 1..{MAX_SIZE}, got {v}")
+        if self.mix is not None and abs(sum(self.mix)) < 1e-8:
+            raise ValueError(f"mix weights {list(self.mix)} sum to 0; they must have a non-zero sum")
+
+    def check_styles(self, n_styles: int) -> None:
+        """Raise ValueError unless ``mix`` has one weight per style."""
+        if self.mix is not None and len(self.mix) != n_styles:
+            raise ValueError(f"--mix has {len(self.mix)} weights for {n_styles} styles; give one per style")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Where and how the network runs."""
+
+    device: str = "auto"
+    precision: str = "auto"
+    channels_last: bool = True
+
+
+def parse_mix(text: str | None) -> tuple[float, ...] | None:
+    """Parse ``"0.3,0.7"`` into weights; raise ValueError with the bad text."""
+    if text is None:
+        return None
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"--mix {text!r} is not a comma-separated list of numbers, e.g. 0.3,0.7") from None
+
+
+def parse_sizes(items: Sequence[str]) -> list[tuple[int, int]]:
+    """Parse ``["1280x720", ...]`` into (width, height) pairs."""
+    out = []
+    for item in items:
+        try:
+            w, h = (int(v) for v in item.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"size {item!r} is not WIDTHxHEIGHT, e.g. 1280x720") from None
+        if w < 1 or h < 1:
+            raise ValueError(f"size {item!r} must be positive")
+        out.append((w, h))
+    return out

@@ -1,0 +1,271 @@
+"""Registry of known weight sets, the cache directory, download, import and verification.
+
+Two kinds of weight sets exist:
+
+* ``adain-vgg19`` — the canonical pytorch-AdaIN pair (``vgg_normalised.pth`` + ``decoder.pth``), downloaded
+  from its GitHub release into the cache, or imported from files the user already has.
+* ``adain-live-student`` — the project's own model, bundled in ``models/`` so the tool works offline.
+
+The default is the canonical pair when it is in the cache, else the bundled model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from adain_live.core.checkpoint import load_decoder, load_encoder
+from adain_live.core.model import AdaINModel
+from adain_live.errors import WeightsError
+
+log = logging.getLogger(__name__)
+
+ROLES = ("encoder", "decoder")
+_RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
+STUDENT_MANIFEST = "MANIFEST.json"
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One file of a weight set: its role, file name and where it comes from."""
+
+    role: str
+    filename: str
+    url: str | None = None
+    sha256: str | None = None
+    approx_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class WeightSet:
+    """A known weight set: name, files, licence and how to get it."""
+
+    name: str
+    description: str
+    files: tuple[WeightFile, ...]
+    licence: str
+    bundled: bool = False
+
+    def file(self, role: str) -> WeightFile:
+        """The file with ``role`` (encoder or decoder)."""
+        return next(f for f in self.files if f.role == role)
+
+
+CANONICAL = WeightSet(
+    name="adain-vgg19",
+    description="Canonical AdaIN (Huang & Belongie 2017) weights from pytorch-AdaIN v0.0.0",
+    files=(
+        WeightFile("encoder", "vgg_normalised.pth", f"{_RELEASE}/vgg_normalised.pth", approx_mb=80),
+        WeightFile("decoder", "decoder.pth", f"{_RELEASE}/decoder.pth", approx_mb=14),
+    ),
+    licence="MIT (pytorch-AdaIN); VGG-19 weights from the Torch7 AdaIN release",
+)
+
+STUDENT = WeightSet(
+    name="adain-live-student",
+    description="adain-live's own offline model (AdaIN architecture distilled from MicroAST), bundled",
+    files=(
+        WeightFile("encoder", "adain-live-student-encoder.safetensors"),
+        WeightFile("decoder", "adain-live-student-decoder.safetensors"),
+    ),
+    licence="MIT (distilled from MicroAST, MIT)",
+    bundled=True,
+)
+
+REGISTRY: dict[str, WeightSet] = {ws.name: ws for ws in (CANONICAL, STUDENT)}
+
+
+def cache_dir() -> Path:
+    """Cache root: ``$ADAIN_LIVE_HOME``, else ``$XDG_CACHE_HOME/adain-live``, else ``~/.cache/adain-live``."""
+    home = os.environ.get("ADAIN_LIVE_HOME")
+    if home:
+        return Path(home).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "adain-live"
+
+
+def models_dir() -> Path:
+    """Folder of bundled models: ``$ADAIN_LIVE_MODELS`` or ``models/`` next to the package."""
+    env = os.environ.get("ADAIN_LIVE_MODELS")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "models"
+
+
+def set_dir(ws: WeightSet) -> Path:
+    """Where the files of ``ws`` live: ``models/`` for bundled sets, the cache otherwise."""
+    return models_dir() if ws.bundled else cache_dir() / "weights" / ws.name
+
+
+def get(name: str) -> WeightSet:
+    """Look a weight set up by name; unknown names raise WeightsError listing the known ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise WeightsError(f"unknown model {name!r}; known models: {', '.join(REGISTRY)}") from None
+
+
+def paths(ws: WeightSet) -> dict[str, Path]:
+    """Paths of each role's file (whether or not they exist)."""
+    return {f.role: set_dir(ws) / f.filename for f in ws.files}
+
+
+def is_available(ws: WeightSet) -> bool:
+    """True when every file of ``ws`` is present."""
+    return all(p.is_file() for p in paths(ws).values())
+
+
+def student_manifest() -> dict[str, object] | None:
+    """The bundled model's manifest (training facts, quality figures), or None when absent/unreadable."""
+    p = models_dir() / STUDENT_MANIFEST
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def default_set() -> WeightSet:
+    """The canonical pair when cached, else the bundled model; WeightsError when neither exists."""
+    for ws in (CANONICAL, STUDENT):
+        if is_available(ws):
+            return ws
+    raise WeightsError(
+        "no model is available: the bundled offline model is missing from "
+        f"{models_dir()} and the canonical weights are not in {set_dir(CANONICAL)}; run "
+        "`adain-live weights download adain-vgg19` or `adain-live weights import vgg_normalised.pth decoder.pth`"
+    )
+
+
+def load_model(name: str | None = None, vgg: str | os.PathLike[str] | None = None,
+               decoder: str | os.PathLike[str] | None = None) -> AdaINModel:
+    """Build an fp32 :class:`AdaINModel` from explicit files, a registry name, or the default set.
+
+    ``vgg`` and ``decoder`` must be given together; they override ``name``.
+    """
+    if (vgg is None) != (decoder is None):
+        raise WeightsError("--vgg and --decoder go together: give both files, or neither and use --model")
+    if vgg is not None and decoder is not None:
+        return AdaINModel(load_encoder(vgg), load_decoder(decoder)).eval()
+    ws = get(name) if name else default_set()
+    if not is_available(ws):
+        how = ("it is not bundled in this copy of adain-live" if ws.bundled else
+               f"run `adain-live weights download {ws.name}` or `adain-live weights import FILE...`")
+        raise WeightsError(f"model {ws.name} is not installed ({set_dir(ws)}); {how}")
+    p = paths(ws)
+    log.info("loading model %s from %s", ws.name, set_dir(ws))
+    return AdaINModel(load_encoder(p["encoder"]), load_decoder(p["decoder"])).eval()
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify(path: Path, role: str, expected_sha: str | None) -> None:
+    if expected_sha and sha256_of(path) != expected_sha:
+        raise WeightsError(f"{path.name} has the wrong checksum (expected sha256 {expected_sha[:12]}…); "
+                           "the download is corrupt, try again")
+    (load_encoder if role == "encoder" else load_decoder)(path)
+
+
+Progress = Callable[[int, int | None], None]
+
+
+def download(name: str, mirror: str | None = None, progress: Progress | None = None,
+             timeout: float = 20.0) -> list[Path]:
+    """Download the files of a downloadable weight set into the cache, verifying each one.
+
+    ``mirror`` (or ``$ADAIN_LIVE_MIRROR``) replaces the directory part of each URL. Files are fetched to a
+    temporary name and renamed only after verification, so a failed download leaves nothing behind.
+    """
+    ws = get(name)
+    if ws.bundled:
+        raise WeightsError(f"{ws.name} is bundled with adain-live and is not downloaded")
+    mirror = mirror or os.environ.get("ADAIN_LIVE_MIRROR")
+    dest_dir = set_dir(ws)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    done: list[Path] = []
+    for f in ws.files:
+        assert f.url is not None
+        url = f"{mirror.rstrip('/')}/{f.filename}" if mirror else f.url
+        dest = dest_dir / f.filename
+        _fetch(url, dest, progress, timeout)
+        try:
+            _verify(dest, f.role, f.sha256)
+        except WeightsError:
+            dest.unlink(missing_ok=True)
+            raise
+        done.append(dest)
+    return done
+
+
+def _fetch(url: str, dest: Path, progress: Progress | None, timeout: float) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            got = 0
+            while chunk := resp.read(1 << 16):
+                out.write(chunk)
+                got += len(chunk)
+                if progress:
+                    progress(got, total)
+        os.replace(tmp, dest)
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", exc)
+        raise WeightsError(f"cannot download {url} ({reason}); no network? download it on another machine "
+                           "and run `adain-live weights import FILE...`") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def identify_role(path: Path) -> str:
+    """Return ``encoder`` or ``decoder`` for a weights file (raises WeightsError if it is neither)."""
+    try:
+        load_decoder(path)
+        return "decoder"
+    except WeightsError as dec_err:
+        try:
+            load_encoder(path)
+            return "encoder"
+        except WeightsError:
+            raise dec_err from None
+
+
+def import_files(files: Sequence[str | os.PathLike[str]], name: str = CANONICAL.name) -> list[Path]:
+    """Verify user-supplied files and copy them into the cache under the weight set ``name``."""
+    ws = get(name)
+    if ws.bundled:
+        raise WeightsError(f"{ws.name} is bundled; import into {CANONICAL.name} instead")
+    dest_dir = set_dir(ws)
+    copied: list[Path] = []
+    for src in map(Path, files):
+        role = identify_role(src)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / ws.file(role).filename
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest_dir)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise WeightsError(f"cannot copy {src} into {dest_dir} ({exc.strerror}); free some space or set "
+                               "ADAIN_LIVE_HOME to a writable folder") from exc
+        copied.append(dest)
+    return copied
