@@ -1,0 +1,58 @@
+"""The ``adain-live`` command line: subcommands over the engine.
+
+Every subcommand lives in ``adain_live/cli/<name>_cmd.py`` and exposes ``add_parser(subparsers)`` and
+``run(args) -> int``. Expected failures print one line and exit 2; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from adain_live import __version__
+from adain_live.errors import UserError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ("stylize", "weights")
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="adain-live", description="Real-time arbitrary style transfer (AdaIN) for images, videos and webcams.")
+    parser.add_argument("--version", action="version", version=f"adain-live {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"adain_live.cli.{name}_cmd").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``adain-live``; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"adain-live: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adain-live: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last-resort one-liner; --debug re-raises
+        if args.debug:
+            raise
+        print(f"adain-live: unexpected error: {type(exc).__name__}: {exc} "
+              "(rerun with --debug for the traceback and report it)", file=sys.stderr)
+        return 1
