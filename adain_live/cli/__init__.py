@@ -16,7 +16,7 @@ from adain_live import __version__
 from adain_live.errors import UserError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("stylize", "weights")
+COMMANDS: tuple[str, ...] = ("stylize", "video", "gui", "weights", "bench")
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only print errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"adain_live.cli.{name}_cmd").add_parser(sub)
+        try:
+            module = importlib.import_module(f"adain_live.cli.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"adain_live.cli.{name}_cmd":
+                raise
+            continue  # an optional front end that this copy does not include
+        module.add_parser(sub)
     return parser
 
 
@@ -53,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last-resort one-liner; --debug re-raises
         if args.debug:
             raise
+        if type(exc).__name__ == "OutOfMemoryError":
+            print("adain-live: error: the GPU ran out of memory at this size; use a smaller --size or "
+                  "--precision fp16", file=sys.stderr)
+            return 2
         print(f"adain-live: unexpected error: {type(exc).__name__}: {exc} "
               "(rerun with --debug for the traceback and report it)", file=sys.stderr)
         return 1

@@ -1,0 +1,137 @@
+"""``adain-live stylize``: stylize images and folders of images."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from adain_live.assets import DEMO_CONTENT, DEMO_STYLE
+from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, load_styles, style_config
+from adain_live.core.stats import StyleStats
+from adain_live.engine.pipeline import StylePipeline
+from adain_live.errors import UserError
+from adain_live.media.images import read_image, write_image
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+DEMO_OUTPUT = Path("adain-live-demo.png")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser(
+        "stylize", help="stylize images or folders of images",
+        description="Stylize images (or every image in folders). One style gives one output per image; several "
+                    "-s give one output per style, or one blended output with --mix, or a foreground/background "
+                    "split with --mask (white = first style, black = second).")
+    p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="image files or folders of images")
+    p.add_argument("-o", "--output", type=Path,
+                   help="output file (one input and one result) or folder (created if needed)")
+    p.add_argument("--mask", type=Path, help="mask image: white areas get the first style, black the second")
+    p.add_argument("--demo", action="store_true",
+                   help=f"stylize the bundled sample image with a bundled style (writes {DEMO_OUTPUT})")
+    add_style_args(p)
+    add_model_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``adain-live stylize``."""
+    if args.demo:
+        args.inputs = args.inputs or [DEMO_CONTENT]
+        args.style = args.style or [DEMO_STYLE]
+        args.output = args.output or DEMO_OUTPUT
+    cfg = style_config(args)
+    inputs = collect_inputs(args.inputs)
+    if args.mask is not None and len(args.style) != 2:
+        raise UserError("--mask needs exactly two styles: -s FOREGROUND -s BACKGROUND")
+    blended = cfg.mix is not None or args.mask is not None or len(args.style) == 1
+    style_names = ["mix" if cfg.mix else Path(args.style[0]).stem] if blended else [s.stem for s in args.style]
+    jobs = plan_outputs(inputs, style_names, args.output)
+    pipe = build_pipeline(args, cfg, output_size="processing")
+    stats = load_styles(pipe, list(args.style), cfg.style_size)
+    if args.mask is not None:
+        mask, _ = read_image(args.mask)
+        pipe.set_style(stats[0])
+        pipe.set_mask(mask, stats[1])
+    # With a mask the pipeline's styles are fixed above; otherwise each job's style is installed as needed.
+    styles = None if args.mask is not None else [stats] if blended else [[s] for s in stats]
+    failures = _run_jobs(pipe, jobs, styles, cfg.mix, quiet=args.quiet)
+    if failures:
+        raise UserError(f"{failures} of {len(jobs)} images failed (see the messages above)")
+    if not args.quiet:
+        where = jobs[0][2] if len(jobs) == 1 else jobs[0][2].parent
+        print(f"wrote {len(jobs)} image(s) to {where} ({pipe.describe()})")
+    return 0
+
+
+def _run_jobs(pipe: StylePipeline, jobs: list[tuple[Path, int, Path]], styles: list[list[StyleStats]] | None,
+              mix: tuple[float, ...] | None, quiet: bool) -> int:
+    failures = 0
+    current = -1
+    bar = tqdm(jobs, unit="img", disable=quiet or len(jobs) < 2, desc="stylize")
+    for src, style_index, dst in bar:
+        if styles is not None and current != style_index:
+            pipe.set_style(styles[style_index], mix)
+            current = style_index
+        try:
+            stylize_file(pipe, src, dst)
+        except UserError as exc:
+            if len(jobs) == 1:
+                raise
+            failures += 1
+            tqdm.write(f"adain-live: error: {exc}")
+    return failures
+
+
+def stylize_file(pipe: StylePipeline, src: Path, dst: Path) -> None:
+    """Stylize one image file into ``dst``; alpha (if any) is carried over unchanged."""
+    rgb, alpha = read_image(src)
+    out = pipe(rgb)
+    if alpha is not None and alpha.shape != out.shape[:2]:
+        alpha = np.asarray(Image.fromarray(alpha).resize((out.shape[1], out.shape[0]), Image.BILINEAR))
+    write_image(dst, out, alpha)
+
+
+def collect_inputs(items: list[Path]) -> list[Path]:
+    """Expand folders into their image files (sorted); missing paths are a one-line error."""
+    if not items:
+        raise UserError("no input given; pass image files or folders (or try --demo)")
+    files: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise UserError(f"folder {item} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise UserError(f"input not found: {item}")
+    return files
+
+
+def plan_outputs(inputs: list[Path], style_names: list[str], output: Path | None) -> list[tuple[Path, int, Path]]:
+    """(input, style index, output path) per result; ``output`` is a file for a single result, else a folder."""
+    if output is None:
+        raise UserError("give -o OUT: a file for one result, or a folder for several")
+    n = len(inputs) * len(style_names)
+    single_file = n == 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir()
+    if n > 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():
+        raise UserError(f"{n} results would be written but -o {output} is a single file; give a folder")
+    jobs = []
+    for si, style in enumerate(style_names):
+        for src in inputs:
+            if single_file:
+                dst = output
+            else:
+                suffix = src.suffix.lower() if src.suffix.lower() in {".jpg", ".jpeg", ".png"} else ".png"
+                dst = output / f"{src.stem}_stylized_{style}{suffix}"
+            jobs.append((src, si, dst))
+    return jobs
