@@ -6,8 +6,6 @@ import argparse
 import logging
 from pathlib import Path
 
-import torch
-
 from adain_live import weights
 from adain_live.core.device import PRECISIONS, resolve_device, resolve_dtype
 from adain_live.core.stats import StyleStats

@@ -9,7 +9,6 @@ video stays fast. Costs a few elementwise ops per frame on the device.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 _KR, _KG, _KB = 0.299, 0.587, 0.114
