@@ -1,0 +1,98 @@
+"""The live app's door to ``adain_live.media``: open a live source, list cameras, read/write images.
+
+A thin adapter so the runner and the GUI depend on four functions rather than on media's class layout.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adain_live.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A live source: a camera index or a video file (played looping, in real time)."""
+
+    camera: int | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.camera is None) == (self.path is None):
+            raise ValueError("a source is either a camera index or a video file")
+
+    @classmethod
+    def parse(cls, text: str | int | Path) -> SourceSpec:
+        """``"0"``/``0`` → camera 0, anything else → a video file path."""
+        if isinstance(text, int) or (isinstance(text, str) and text.strip().isdigit()):
+            return cls(camera=int(text))
+        return cls(path=Path(text).expanduser())
+
+    @property
+    def is_file(self) -> bool:
+        """True for a video file."""
+        return self.path is not None
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path is not None else str(self.camera)
+
+    def label(self) -> str:
+        """Short human label."""
+        return f"Camera {self.camera}" if self.path is None else self.path.name
+
+
+def open_live_source(spec: SourceSpec) -> Any:
+    """Open ``spec`` as a started live source (file: looping, paced in real time).
+
+    Raises :class:`MediaError` with a one-line message when it cannot be opened.
+    """
+    from adain_live.media import CameraSource, FileSource
+
+    if spec.path is not None:
+        source = FileSource(spec.path, loop=True, realtime=True)
+    else:
+        source = CameraSource(spec.camera)
+    return source.start()
+
+
+def list_cameras() -> list[tuple[int, str]]:
+    """``(index, name)`` of the cameras the platform reports (empty when none)."""
+    from adain_live.media import list_cameras as media_list_cameras
+
+    try:
+        cams = media_list_cameras()
+    except MediaError as exc:
+        log.info("cannot list cameras: %s", exc)
+        return []
+    out: list[tuple[int, str]] = []
+    for cam in cams:
+        if isinstance(cam, tuple):
+            out.append((int(cam[0]), str(cam[1])))
+        else:
+            index = int(getattr(cam, "index", 0))
+            out.append((index, str(getattr(cam, "name", None) or f"Camera {index}")))
+    return out
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """Read an image file as RGB uint8 HWC (alpha dropped); MediaError when unreadable."""
+    from adain_live.media.images import read_image
+
+    rgb, _alpha = read_image(path)
+    return np.asarray(rgb)
+
+
+def write_png(path: Path, image: np.ndarray) -> Path:
+    """Write RGB uint8 ``image`` to ``path`` (a PNG) and return the path."""
+    from adain_live.media.images import write_image
+
+    path = path if path.suffix.lower() == ".png" else path.with_suffix(".png")
+    write_image(path, image)
+    return path

@@ -1,0 +1,368 @@
+"""The live loop, without Qt: newest captured frame → inference → newest result.
+
+Two threads: *capture* reads the source and keeps only the newest frame; *inference* takes the newest frame,
+applies the settings changed since the last frame (style cross-fade, α, colour, size, pause), stylizes it and
+publishes the newest result. A consumer (the GUI) is notified through ``on_result`` and reads :meth:`latest`;
+nobody waits on anybody else. Recording and virtual-camera output run in their own threads (``live_sinks``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from adain_live.core.stats import StyleStats, mix_stats
+from adain_live.engine.live_io import write_png
+from adain_live.engine.live_meter import LatestSlot, RateMeter
+from adain_live.engine.live_sinks import RecorderFactory, RecordingJob, default_recorder_factory
+from adain_live.engine.pipeline import StylePipeline
+from adain_live.errors import UserError
+
+log = logging.getLogger(__name__)
+
+#: Processing sizes (short side) tried in turn when the device runs out of memory.
+SIZE_LADDER: tuple[int, ...] = (1080, 720, 480, 360, 240, 180)
+
+
+class FrameSource(Protocol):
+    """What the runner needs from a media source: ``read()`` → frame or None at the end, ``close()``."""
+
+    def read(self) -> Any:
+        """Return the next ``Frame`` (RGB uint8 ``image``), or None at the end of the stream."""
+
+    def close(self) -> None:
+        """Release the device or file (idempotent)."""
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """One stylized frame and what it came from."""
+
+    image: np.ndarray
+    original: np.ndarray
+    index: int
+    captured_at: float
+    infer_ms: float
+    size: int
+
+
+@dataclass(frozen=True)
+class _Captured:
+    image: np.ndarray
+    index: int
+    captured_at: float
+
+
+def lower_size(size: int, short_side: int) -> int | None:
+    """Return the next ladder size below the size in effect (``size``; 0 = native ``short_side``), or None."""
+    current = short_side if size <= 0 else min(size, short_side)
+    return next((s for s in SIZE_LADDER if s < current), None)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return "out of memory" in text or ("GiB" in text and "free" in text)
+
+
+class LiveRunner:
+    """Drive a :class:`StylePipeline` from a live source in background threads.
+
+    Parameters
+    ----------
+    pipeline
+        The pipeline; only the inference thread touches it after :meth:`start`.
+    on_result, on_error, on_status, on_size
+        Callbacks, called from the runner's threads: a new result is ready (read :meth:`latest`), a one-line
+        error, a one-line status message, the processing size was lowered after running out of memory.
+    fade_s
+        Duration of the statistics cross-fade when the style changes.
+    """
+
+    def __init__(self, pipeline: StylePipeline, *, on_result: Callable[[LiveResult], None] | None = None,
+                 on_error: Callable[[str], None] | None = None,
+                 on_status: Callable[[str], None] | None = None,
+                 on_size: Callable[[int], None] | None = None, fade_s: float = 0.5,
+                 recorder_factory: RecorderFactory = default_recorder_factory) -> None:
+        self.pipeline = pipeline
+        self._on_result = on_result or (lambda r: None)
+        self._on_error = on_error or (lambda m: log.error("%s", m))
+        self._on_status = on_status or (lambda m: log.info("%s", m))
+        self._on_size = on_size or (lambda s: None)
+        self.fade_s = fade_s
+        self._recorder_factory = recorder_factory
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self._frames: LatestSlot[_Captured] = LatestSlot()
+        self._results: LatestSlot[LiveResult] = LatestSlot()
+        self._stop = threading.Event()
+        self._source: FrameSource | None = None
+        self._source_stop: threading.Event = threading.Event()
+        self._capture: threading.Thread | None = None
+        self._infer: threading.Thread | None = None
+        self._target: StyleStats | None = None
+        self._fade_from: StyleStats | None = None
+        self._fade_t0 = 0.0
+        self._style_dirty = False
+        self._paused = False
+        self._mirror = False
+        self._recording: RecordingJob | None = None
+        self._sinks: list[Callable[[LiveResult], None]] = []
+        self.fps_meter = RateMeter()
+        self.latency_meter = RateMeter()
+        self.audio_from: Path | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+    def start(self, source: FrameSource | None = None, audio_from: Path | None = None) -> LiveRunner:
+        """Start the inference thread and, when given, capture from ``source``; returns self."""
+        if self._infer is None:
+            self._stop.clear()
+            self._infer = threading.Thread(target=self._infer_loop, name="adain-infer", daemon=True)
+            self._infer.start()
+        if source is not None:
+            self.set_source(source, audio_from)
+        return self
+
+    def set_source(self, source: FrameSource, audio_from: Path | None = None) -> None:
+        """Stop capturing from the current source (closing it) and capture from ``source`` instead."""
+        self._stop_capture()
+        self._source, self.audio_from = source, audio_from
+        self._source_stop = threading.Event()
+        self._capture = threading.Thread(target=self._capture_loop, args=(source, self._source_stop),
+                                         name="adain-capture", daemon=True)
+        self._capture.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every thread, finalise an active recording and close the source (idempotent)."""
+        self.stop_recording()
+        self._stop_capture(timeout)
+        self._stop.set()
+        self._frames.wake()
+        if self._infer is not None:
+            self._infer.join(timeout)
+            self._infer = None
+
+    def threads(self) -> list[threading.Thread]:
+        """Return the runner's threads that are still alive (for tests and diagnostics)."""
+        ts = [self._capture, self._infer, self._recording.thread if self._recording else None]
+        return [t for t in ts if t is not None and t.is_alive()]
+
+    def __enter__(self) -> LiveRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _stop_capture(self, timeout: float = 5.0) -> None:
+        self._source_stop.set()
+        if self._capture is not None:
+            self._capture.join(timeout)
+            self._capture = None
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    # --- settings (any thread; applied between frames) ---------------------------------------------------
+    def set_style(self, styles: StyleStats | Sequence[StyleStats], weights: Sequence[float] | None = None,
+                  *, fade: bool = True) -> None:
+        """Use one style or a weighted mix; with ``fade`` the statistics cross-fade over ``fade_s``."""
+        seq = [styles] if isinstance(styles, StyleStats) else list(styles)
+        target = mix_stats([s.to("cpu") for s in seq], weights)
+        self._set("style", (target, fade))
+
+    def set_alpha(self, alpha: float) -> None:
+        """Set the content–style trade-off in [0, 1]."""
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+        self._set("alpha", float(alpha))
+
+    def set_preserve_color(self, on: bool) -> None:
+        """Keep (or stop keeping) the content's colours."""
+        self._set("preserve_color", bool(on))
+
+    def set_size(self, size: int) -> None:
+        """Set the processing size of the short side (0 = native)."""
+        if size < 0:
+            raise ValueError(f"size must be 0 (native) or positive, got {size}")
+        self._set("size", int(size))
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze the output on the current frame (settings changes still re-render it)."""
+        self._set("paused", bool(paused))
+
+    def set_mirror(self, on: bool) -> None:
+        """Flip frames left–right before stylizing (a camera then behaves like a mirror)."""
+        self._set("mirror", bool(on))
+
+    def add_sink(self, sink: Callable[[LiveResult], None]) -> None:
+        """Call ``sink(result)`` for every new result, from the inference thread (keep it quick)."""
+        self._sinks.append(sink)
+
+    def remove_sink(self, sink: Callable[[LiveResult], None]) -> None:
+        """Stop calling ``sink``."""
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    def _set(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._pending[key] = value
+        self._frames.wake()
+
+    # --- outputs ---------------------------------------------------------------------------------------
+    def latest(self) -> LiveResult | None:
+        """Return the newest result (None before the first one)."""
+        return self._results.peek()
+
+    @property
+    def paused(self) -> bool:
+        """Whether the output is frozen."""
+        return self._paused
+
+    def mark_displayed(self, result: LiveResult) -> None:
+        """Record that ``result`` reached the screen now (capture→display latency)."""
+        self.latency_meter.add_value((time.monotonic() - result.captured_at) * 1000.0)
+
+    def snapshot(self, path: str | Path) -> Path:
+        """Save the current stylized frame (processing resolution) as a PNG and return its path."""
+        result = self.latest()
+        if result is None:
+            raise UserError("no stylized frame yet; wait for the video to start, then take the snapshot")
+        return write_png(Path(path), result.image)
+
+    def start_recording(self, path: str | Path, fps: float = 30.0) -> Path:
+        """Record the stylized stream to an MP4 (with the source file's audio when there is one)."""
+        with self._lock:
+            if self._recording is not None:
+                raise UserError(f"already recording to {self._recording.path}; stop that recording first")
+            job = RecordingJob(Path(path), self._recorder_factory, fps=fps, audio_from=self.audio_from,
+                               on_error=self._on_error)
+            self._recording = job
+        return job.path
+
+    def stop_recording(self) -> Path | None:
+        """Finish the active recording (waiting for queued frames); returns its path or None."""
+        with self._lock:
+            job, self._recording = self._recording, None
+        if job is None:
+            return None
+        job.close()
+        return job.path
+
+    @property
+    def recording(self) -> RecordingJob | None:
+        """The active recording, if any."""
+        return self._recording
+
+    # --- threads ---------------------------------------------------------------------------------------
+    def _capture_loop(self, source: FrameSource, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set() and not self._stop.is_set():
+                frame = source.read()
+                if frame is None:
+                    if not stop.is_set():
+                        self._on_status("the video ended; open it again or choose another source")
+                    return
+                image = frame.image
+                self._frames.put(_Captured(image, int(frame.index), time.monotonic()))
+        except Exception as exc:  # noqa: BLE001 - any source failure becomes a one-line message
+            if not stop.is_set():
+                self._on_error(_one_line(exc, "the video source failed"))
+
+    def _infer_loop(self) -> None:
+        seq, held = 0, None
+        while not self._stop.is_set():
+            got = self._frames.wait_newer(seq, timeout=0.1)
+            changed = self._apply_pending()
+            fresh = False
+            if got is not None:
+                seq = got[0]
+                # While paused the output stays on the frame it was paused on.
+                if not self._paused or held is None:
+                    held, fresh = got[1], True
+            if held is None or not ((fresh and not self._paused) or changed):
+                continue
+            result = self._process(held)
+            if result is not None:
+                self._publish(result)
+
+    def _apply_pending(self) -> bool:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for key, value in pending.items():
+            if key == "style":
+                target, fade = value
+                current = self.pipeline.style
+                keep = fade and current is not None and self.fade_s > 0
+                self._fade_from = current.to("cpu") if keep and current is not None else None
+                self._fade_t0 = time.monotonic()
+                self._target, self._style_dirty = target, True
+            elif key in ("alpha", "preserve_color", "size"):
+                setattr(self.pipeline, key, value)
+            elif key == "paused":
+                self._paused = value
+            elif key == "mirror":
+                self._mirror = value
+        fading = self._update_style()
+        return bool(pending) or fading
+
+    def _update_style(self) -> bool:
+        """Install the style for this frame (mid-fade: interpolated statistics); True if it changed."""
+        if self._target is None or not self._style_dirty:
+            return False
+        t = 1.0 if self._fade_from is None else (time.monotonic() - self._fade_t0) / self.fade_s
+        if t >= 1.0:
+            self.pipeline.set_style(self._target)
+            self._fade_from, self._style_dirty = None, False
+            return True
+        self.pipeline.set_style([self._fade_from, self._target], [1.0 - t, t])
+        return True
+
+    def _process(self, cap: _Captured) -> LiveResult | None:
+        image = np.ascontiguousarray(cap.image[:, ::-1]) if self._mirror else cap.image
+        if self.pipeline.style is None:
+            return LiveResult(image, image, cap.index, cap.captured_at, 0.0, self.pipeline.size)
+        try:
+            out = self.pipeline(image)
+        except Exception as exc:  # noqa: BLE001 - OOM falls back; anything else is reported once
+            self._handle_failure(exc, min(image.shape[:2]))
+            return None
+        return LiveResult(out, image, cap.index, cap.captured_at, self.pipeline.last_ms or 0.0,
+                          self.pipeline.size)
+
+    def _handle_failure(self, exc: Exception, short_side: int) -> None:
+        if _is_oom(exc):
+            if self.pipeline.device.type == "cuda":
+                torch.cuda.empty_cache()
+            smaller = lower_size(self.pipeline.size, short_side)
+            if smaller is not None:
+                self.pipeline.size = smaller
+                self._on_size(smaller)
+                self._on_error(f"out of memory on {self.pipeline.device} at this resolution; "
+                               f"lowered the processing size to {smaller}p")
+                return
+        self._set("paused", True)
+        self._on_error(_one_line(exc, "stylizing failed") + " (paused; change a setting and resume)")
+
+    def _publish(self, result: LiveResult) -> None:
+        self._results.put(result)
+        self.fps_meter.tick()
+        job = self._recording
+        if job is not None:
+            job.offer(result)
+        for sink in list(self._sinks):
+            sink(result)
+        self._on_result(result)
+
+
+def _one_line(exc: BaseException, what: str) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if isinstance(exc, UserError) else f"{what}: {text}"

@@ -1,0 +1,205 @@
+"""Style collection: image files and folders, thumbnails, and their statistics cached in memory and on disk.
+
+Statistics are keyed by the style file's content hash, the model's identity and the style size, so a renamed
+file is still a cache hit and a different model never reuses another model's statistics. Computing them is
+the caller's ``compute`` function (the engine pipeline's ``style_stats``), run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from safetensors.torch import load_file, save_file
+
+from adain_live.core.stats import StyleStats
+from adain_live.errors import MediaError, UserError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+#: ``compute(rgb_uint8_hwc) -> StyleStats``
+ComputeStats = Callable[[np.ndarray], StyleStats]
+
+
+@dataclass(frozen=True)
+class StyleEntry:
+    """One style image in the gallery."""
+
+    path: Path
+    digest: str
+
+    @property
+    def name(self) -> str:
+        """Display name (the file stem)."""
+        return self.path.stem.replace("_", " ")
+
+
+def file_digest(path: Path) -> str:
+    """Hex sha256 of a file's content (MediaError when it cannot be read)."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise MediaError(f"cannot read style image {path} ({exc.strerror or exc})") from exc
+    return h.hexdigest()
+
+
+def collect_images(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:
+    """Image files named directly or found in the given folders (one level, sorted), and one-line problems."""
+    found: list[Path] = []
+    problems: list[str] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            found.extend(sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES))
+        elif p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+            found.append(p)
+        elif p.exists():
+            problems.append(f"{p.name} is not an image file ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        else:
+            problems.append(f"style image not found: {p}")
+    return found, problems
+
+
+def model_identity(model: torch.nn.Module) -> str:
+    """Return a short content hash of a model's weights (shapes plus a sample of every tensor's values)."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        flat = t.detach().reshape(-1)
+        sample = flat[:: max(1, flat.numel() // 4096)].float().cpu().numpy()
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(sample.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    from adain_live.media.images import read_image
+
+    rgb, _alpha = read_image(path)
+    return np.asarray(rgb)
+
+
+class StyleGallery:
+    """An ordered set of styles with a two-level statistics cache.
+
+    Parameters
+    ----------
+    compute
+        Statistics of an RGB uint8 image; only called on a cache miss, from the caller's thread.
+    model_id
+        Identity of the model the statistics belong to (see :func:`model_identity`).
+    cache_root
+        Folder of cached statistics (``weights.cache_dir() / "stats"``); None keeps them in memory only.
+    style_size
+        Short side the style images are resized to before their statistics are taken (part of the key).
+    """
+
+    def __init__(self, compute: ComputeStats, model_id: str, cache_root: Path | None = None,
+                 style_size: int = 512, read: Callable[[Path], np.ndarray] = _read_rgb) -> None:
+        self._compute, self.model_id = compute, model_id
+        self.cache_root, self.style_size = cache_root, style_size
+        self._read = read
+        self.entries: list[StyleEntry] = []
+        self._memory: dict[str, StyleStats] = {}
+        self._lock = threading.Lock()
+
+    def add(self, paths: Iterable[str | os.PathLike[str]]) -> tuple[list[StyleEntry], list[str]]:
+        """Add image files / folders; returns the new entries and one-line problems (duplicates skipped)."""
+        files, problems = collect_images(paths)
+        known = {e.digest for e in self.entries}
+        added: list[StyleEntry] = []
+        for f in files:
+            try:
+                entry = StyleEntry(f.resolve(), file_digest(f))
+            except UserError as exc:
+                problems.append(str(exc))
+                continue
+            if entry.digest not in known:
+                known.add(entry.digest)
+                self.entries.append(entry)
+                added.append(entry)
+        return added, problems
+
+    def remove(self, entry: StyleEntry) -> None:
+        """Forget a style (its cached statistics stay on disk)."""
+        self.entries = [e for e in self.entries if e.digest != entry.digest]
+
+    def find(self, path: str | os.PathLike[str]) -> StyleEntry | None:
+        """Return the entry for ``path``, or None."""
+        p = Path(path).expanduser().resolve()
+        return next((e for e in self.entries if e.path == p), None)
+
+    def key(self, entry: StyleEntry) -> str:
+        """Cache key: content hash, model identity and style size."""
+        return f"{entry.digest[:32]}-{self.model_id}-{self.style_size}"
+
+    def cached(self, entry: StyleEntry) -> StyleStats | None:
+        """Statistics already in memory, without computing anything."""
+        with self._lock:
+            return self._memory.get(self.key(entry))
+
+    def stats(self, entry: StyleEntry) -> StyleStats:
+        """Statistics of ``entry``: from memory, else disk, else computed (then cached in both)."""
+        key = self.key(entry)
+        hit = self.cached(entry) or self._load(key)
+        if hit is None:
+            hit = self._compute(self._read(entry.path)).to("cpu")
+            self._save(key, hit)
+        with self._lock:
+            self._memory[key] = hit
+        return hit
+
+    def _path(self, key: str) -> Path | None:
+        return None if self.cache_root is None else self.cache_root / f"{key}.safetensors"
+
+    def _load(self, key: str) -> StyleStats | None:
+        p = self._path(key)
+        if p is None or not p.is_file():
+            return None
+        try:
+            return StyleStats.from_state_dict(load_file(str(p)))
+        except Exception as exc:  # noqa: BLE001 - a corrupt cache entry is recomputed, not fatal
+            log.warning("ignoring unreadable cached statistics %s (%s)", p, exc)
+            return None
+
+    def _save(self, key: str, stats: StyleStats) -> None:
+        p = self._path(key)
+        if p is None:
+            return
+        tmp: str | None = None
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+            os.close(fd)
+            save_file(stats.state_dict(), tmp)
+            os.replace(tmp, p)
+        except OSError as exc:
+            log.warning("cannot cache style statistics in %s (%s); they stay in memory", p.parent, exc)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+
+def thumbnail(path: Path, max_side: int = 160) -> np.ndarray:
+    """Return a small RGB uint8 copy of an image (JPEGs decode at reduced size); MediaError if unreadable."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (max_side, max_side))
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
+            rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaError(f"cannot read style image {path.name}: not a readable image ({exc})") from exc
