@@ -37,7 +37,7 @@ def _reflect_conv(conv: nn.Conv2d, weight: Tensor | None = None, bias: Tensor | 
     """A 3x3 conv with built-in reflection padding, carrying ``conv``'s (or the given) weights."""
     w = conv.weight.detach() if weight is None else weight
     b = conv.bias.detach() if conv.bias is not None and bias is None else bias
-    out = nn.Conv2d(w.shape[1], w.shape[0], kernel_size=w.shape[2:], padding=1, padding_mode="reflect",
+    out = nn.Conv2d(w.shape[1], w.shape[0], kernel_size=(w.shape[2], w.shape[3]), padding=1, padding_mode="reflect",
                     bias=b is not None).to(device=w.device, dtype=w.dtype)
     with torch.no_grad():
         out.weight.copy_(w)

@@ -3,6 +3,11 @@
 Per-style work happens once in :meth:`StylePipeline.set_style` (statistics computed in fp32 and cached on the
 device); the per-frame call only runs the content path under ``torch.inference_mode()``. This module is the
 one colour/dtype boundary: media hands us RGB uint8 HWC, we return RGB uint8 HWC of the same size.
+
+Speed: frames run through :class:`~adain_live.core.fast.FastAdaIN` (channels_last by default). On CUDA,
+``compile=True`` compiles the per-frame function per frame shape in the background and captures it in a CUDA
+graph (``cuda_graphs``), and frames move through pinned, double-buffered copies on their own streams
+(:mod:`adain_live.engine.accel`). Frames too large for the device's memory are processed in tiles.
 """
 
 from __future__ import annotations
@@ -10,17 +15,33 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from adain_live.core.device import dtype_name
+from adain_live.core.fast import ENCODER_HALO, FastAdaIN, stylize_tiled
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats, mix_stats
+from adain_live.engine.accel import (
+    CudaIO,
+    FrameKey,
+    Runner,
+    RunnerCache,
+    _Params,
+    float_to_u8,
+    frame_forward,
+    make_runner,
+    resize,
+    u8_to_float,
+)
 from adain_live.errors import UserError
+
+__all__ = ["FrameTiming", "StylePipeline", "pick_dtype", "processing_size", "recommended_size", "resize",
+           "to_tensor", "to_uint8"]
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +59,75 @@ def processing_size(h: int, w: int, size: int) -> tuple[int, int]:
 
 def to_tensor(images: np.ndarray | Sequence[np.ndarray], device: torch.device, dtype: torch.dtype) -> Tensor:
     """Stack RGB uint8 HWC images into an (N, 3, H, W) tensor in [0, 1] on ``device``."""
-    arr = images if isinstance(images, np.ndarray) and images.ndim == 4 else np.stack(list(images))
-    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
-        raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {arr.dtype} {arr.shape[1:]}")
-    t = torch.from_numpy(np.ascontiguousarray(arr))
+    t = torch.from_numpy(_stack(images))
     if device.type == "cuda":
         t = t.pin_memory().to(device, non_blocking=True)
-    # Divide in fp32 (exact x/255 like torchvision's ToTensor), then cast to the compute dtype.
-    return (t.permute(0, 3, 1, 2).float() / 255.0).to(dtype)
+    return u8_to_float(t, dtype)
 
 
 def to_uint8(images: Tensor) -> np.ndarray:
     """(N, 3, H, W) in [0, 1] → RGB uint8 (N, H, W, 3), rounding like torchvision's ``save_image``."""
-    u8 = (images.float() * 255.0 + 0.5).clamp(0, 255).to(torch.uint8)
-    return u8.permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    return float_to_u8(images).contiguous().cpu().numpy()
 
 
-def resize(images: Tensor, size: tuple[int, int]) -> Tensor:
-    """Resize (N, C, H, W) to ``size`` = (h, w): antialiased bilinear down, bilinear up."""
-    if tuple(images.shape[-2:]) == tuple(size):
-        return images
-    down = size[0] < images.shape[-2] or size[1] < images.shape[-1]
-    out = F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False, antialias=down)
-    return out.clamp(0, 1).to(images.dtype)
+def _stack(images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+    arr = images if isinstance(images, np.ndarray) and images.ndim == 4 else np.stack(list(images))
+    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
+        raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {arr.dtype} {arr.shape[1:]}")
+    return np.ascontiguousarray(arr)
+
+
+def recommended_size(device: torch.device, threads: int | None = None) -> int:
+    """Processing size (short side) for live video on ``device``: 0 (native) on CUDA, small on the CPU.
+
+    On the CPU one AdaIN pass costs roughly 0.9 µs per pixel per core in bf16 (measured on 2 AVX-512 cores,
+    see ``benchmarks/RESULTS.md``), so 256 px keeps a 2-4 core machine near interactive rates.
+    """
+    if device.type == "cuda":
+        return 0
+    n = threads if threads is not None else torch.get_num_threads()
+    return 256 if n <= 4 else 384 if n <= 12 else 512
+
+
+def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Resolve ``precision`` like :func:`adain_live.core.device.resolve_dtype`, with a faster CPU default.
+
+    ``auto`` on the CPU is bf16 where the CPU has native bf16 (AVX512-BF16/AMX: about twice as fast as fp32
+    there, with ≥ 40 dB agreement), else fp32.
+    """
+    from adain_live.core.device import resolve_dtype
+
+    if precision.strip().lower() == "auto" and device.type == "cpu" and _cpu_has_bf16():
+        return torch.bfloat16
+    return resolve_dtype(device, precision)
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass(frozen=True)
+class FrameTiming:
+    """Timing of the last call: wall time, and on CUDA the event times of each stage (ms)."""
+
+    total_ms: float
+    path: str  # "eager", "fast" (compiled and/or CUDA graph), "tiled" or "masked"
+    h2d_ms: float | None = None
+    compute_ms: float | None = None
+    d2h_ms: float | None = None
+
+
+@dataclass
+class _Ticket:
+    """A submitted batch: its start time and path, and either its result or its CUDA I/O slot."""
+
+    start: float
+    path: str
+    result: np.ndarray | None = None
+    slot: int | None = None
 
 
 class StylePipeline:
@@ -75,44 +142,71 @@ class StylePipeline:
     size
         Processing size of the frame's shorter side (0 = native). Outputs always have the input's size
         unless ``output_size="processing"``.
+    channels_last
+        Memory format of the network (default: on; faster on CUDA and on the CPU).
+    compile
+        CUDA only: ``True`` (or a ``torch.compile`` mode) compiles the per-frame function for each frame
+        shape in a background thread; frames run eagerly until it is ready (see :meth:`warmup`).
+    cuda_graphs
+        CUDA only: replay each shape's frame function as a CUDA graph (default: on).
+    tile
+        ``None``: tile only frames that would not fit in memory; 0: never; N: always, in N-px tiles.
+    max_memory_gb
+        Treat the device as having at most this much free memory (e.g. 8 to plan for an 8 GB card).
     """
 
     def __init__(self, model: AdaINModel, device: torch.device, dtype: torch.dtype = torch.float32, *,
-                 size: int = 0, output_size: str = "input", channels_last: bool | None = None) -> None:
+                 size: int = 0, output_size: str = "input", channels_last: bool | None = None,
+                 compile: bool | str = False, cuda_graphs: bool = True, tile: int | None = None,
+                 max_memory_gb: float | None = None) -> None:
         if output_size not in ("input", "processing"):
             raise ValueError(f"output_size must be 'input' or 'processing', got {output_size!r}")
+        if tile is not None and (tile < 0 or tile % 8 or 0 < tile < 64):
+            raise ValueError(f"tile must be None, 0 or a multiple of 8 of at least 64, got {tile}")
         self.device, self.dtype = device, dtype
         self.size, self.output_size = size, output_size
-        if channels_last is None:
-            channels_last = device.type == "cuda"
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
-        self.model = model.to(device=device, dtype=dtype, memory_format=fmt).eval()
+        fmt = torch.channels_last if channels_last is None or channels_last else torch.contiguous_format
+        self.model = model.to(device=device, dtype=dtype).to(memory_format=fmt).eval()
+        self.net = FastAdaIN.from_model(self.model).to(memory_format=fmt)
         self.memory_format = fmt
         self.alpha = 1.0
         self.preserve_color = False
+        self.tile, self.max_memory_gb = tile, max_memory_gb
+        self._auto_tile = 1024
         self._style: StyleStats | None = None
+        self._style_version = 0
         self._mask: Tensor | None = None
         self._background: StyleStats | None = None
+        self._params = _Params(device, _feature_channels(self.net))
+        self._synced: tuple[int, float] = (-1, -1.0)
+        self.compile_mode = ("default" if compile is True else compile or None) if device.type == "cuda" else None
+        self.cuda_graphs = cuda_graphs and device.type == "cuda"
+        self._runners = RunnerCache(self._build_runner)
+        self._io: CudaIO | None = None
         self.last_ms: float | None = None
+        self.last_timing: FrameTiming | None = None
 
     def describe(self) -> str:
-        """One line: device, precision and processing size."""
+        """One line: device, precision, processing size and the fast paths in use."""
         size = "native" if self.size == 0 else f"{self.size}px short side"
-        return f"{self.device} {dtype_name(self.dtype)}, processing {size}"
+        extras = [n for n, on in (("compiled", self.compile_mode), ("CUDA graphs", self.cuda_graphs)) if on]
+        return f"{self.device} {dtype_name(self.dtype)}, processing {size}" + "".join(f", {e}" for e in extras)
 
     # --- per-style work (once) -------------------------------------------------------------------------
     @torch.inference_mode()
     def style_stats(self, image: np.ndarray, style_size: int = 512) -> StyleStats:
         """Statistics of one RGB uint8 style image, resized so its shorter side is ``style_size`` (0 = native)."""
         t = to_tensor(image[None], self.device, self.dtype)
-        t = resize(t, processing_size(*t.shape[-2:], style_size))
-        self._check_memory(*t.shape[-2:])
+        h, w = processing_size(int(t.shape[-2]), int(t.shape[-1]), style_size)
+        t = resize(t, (h, w))
+        self._check_memory(h, w, allow_tiles=False)
         return self.model.style_stats(t.contiguous(memory_format=self.memory_format))
 
     def set_style(self, styles: StyleStats | Sequence[StyleStats], weights: Sequence[float] | None = None) -> None:
         """Use one style, or a weighted mix of several, for all following frames."""
         seq = [styles] if isinstance(styles, StyleStats) else list(styles)
         self._style = mix_stats(seq, weights).to(self.device)
+        self._style_version += 1
 
     @property
     def style(self) -> StyleStats | None:
@@ -120,8 +214,10 @@ class StylePipeline:
         return self._style
 
     def set_mask(self, mask: np.ndarray | None, background: StyleStats | None = None) -> None:
-        """Spatial control: where ``mask`` (H, W; uint8 0–255 or float 0–1) is high, the current style is
-        used; elsewhere ``background``. ``None`` removes the mask. The mask is resized to each frame."""
+        """Spatial control: where ``mask`` is high the current style is used, elsewhere ``background``.
+
+        ``mask`` is (H, W), uint8 0–255 or float 0–1; ``None`` removes it. It is resized to each frame.
+        """
         if mask is None:
             self._mask, self._background = None, None
             return
@@ -140,35 +236,152 @@ class StylePipeline:
         """Stylize one RGB uint8 HWC frame."""
         return self.process_batch(frame[None])[0]
 
-    @torch.inference_mode()
     def process_batch(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """Stylize frames of one size: (N, H, W, 3) uint8 → (N, H', W', 3) uint8."""
+        """Stylize frames of one size: (N, H, W, 3) uint8 → (N, H', W', 3) uint8 (one network batch)."""
+        return next(self.process_stream([frames]))
+
+    def process_stream(self, batches: Iterable[np.ndarray | Sequence[np.ndarray]]) -> Iterator[np.ndarray]:
+        """Stylize a stream of batches (each like :meth:`process_batch`'s argument), yielding results in order.
+
+        On CUDA two batches are in flight: the copies of one overlap the compute of the other.
+        """
+        pending: _Ticket | None = None
+        for batch in batches:
+            arr = _stack(batch)
+            ticket = self._submit(arr)
+            if pending is not None:
+                yield self._collect(pending)
+            pending = ticket
+        if pending is not None:
+            yield self._collect(pending)
+
+    def warmup(self, h: int, w: int, batch: int = 1, wait: bool = True) -> float:
+        """Prepare the fast path for (batch, h, w) frames (compile, capture); returns the seconds it took."""
+        start = time.perf_counter()
+        key = self._key((batch, h, w, 3))
+        if self.compile_mode is not None or self.cuda_graphs:
+            self._check_style()
+            self._sync_params()
+            if self.device.type == "cuda":
+                torch.cuda.current_stream(self.device).synchronize()
+            self._runners.get(key, wait=wait)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        """Stop the background compiler thread (the pipeline still works eagerly afterwards)."""
+        self._runners.close()
+
+    # --- internals -------------------------------------------------------------------------------------
+    def _check_style(self) -> None:
         if self._style is None:
             raise UserError("no style is set; choose a style image first")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+
+    def _key(self, shape: tuple[int, ...]) -> FrameKey:
+        n, h, w = shape[:3]
+        proc = processing_size(h, w, self.size)
+        out = (h, w) if self.output_size == "input" else proc
+        return FrameKey((n, h, w, 3), proc, out, bool(self.preserve_color))
+
+    def _sync_params(self) -> None:
+        """Copy the style and α into the static device tensors (only when they changed)."""
+        assert self._style is not None
+        if self._synced != (self._style_version, self.alpha):
+            p = self._params
+            p.mean.copy_(self._style.mean, non_blocking=True)
+            p.std.copy_(self._style.std, non_blocking=True)
+            p.alpha.fill_(self.alpha)
+            self._synced = (self._style_version, self.alpha)
+
+    def _build_runner(self, key: FrameKey) -> Runner:
+        return make_runner(self.net, self._params, key, self.memory_format, self.compile_mode, self.cuda_graphs)
+
+    def _eager(self, key: FrameKey) -> Runner:
+        p, fmt = self._params, self.memory_format
+        return lambda u8: frame_forward(self.net, u8, p.mean, p.std, p.alpha, key, fmt)
+
+    def _submit(self, arr: np.ndarray) -> _Ticket:
+        """Start one batch. On CUDA's fast path it is only queued; other paths finish here."""
+        self._check_style()
         start = time.perf_counter()
-        x = to_tensor(frames, self.device, self.dtype)
-        h, w = x.shape[-2:]
-        ph, pw = processing_size(h, w, self.size)
-        self._check_memory(ph, pw, batch=x.shape[0])
-        content = resize(x, (ph, pw)).contiguous(memory_format=self.memory_format)
-        mask = None if self._mask is None else resize(self._mask, (ph, pw))
-        out = self.model.stylize(content, self._style, self.alpha, mask=mask, background=self._background,
-                                 preserve_color=self.preserve_color)
-        if self.output_size == "input":
-            out = resize(out, (h, w))
-        result = to_uint8(out)
-        self.last_ms = (time.perf_counter() - start) * 1000.0
+        key = self._key(arr.shape)
+        tiled = self._check_memory(*key.proc, batch=key.shape[0])
+        if self._mask is not None or tiled:
+            path = "masked" if self._mask is not None else "tiled"
+            return _Ticket(start, path, result=self._slow_path(arr, key, tiled))
+        runner = self._runners.get(key) if (self.compile_mode or self.cuda_graphs) else None
+        path = "eager" if runner is None else "fast"
+        run = runner or self._eager(key)
+        if self.device.type != "cuda":
+            with torch.inference_mode():
+                self._sync_params()
+                return _Ticket(start, path, result=run(torch.from_numpy(arr)).contiguous().numpy())
+        out_shape = (key.shape[0], *key.out, 3)
+        io = self._io
+        if io is None or io.in_shape != arr.shape or io.out_shape != out_shape:
+            if io is not None:
+                torch.cuda.synchronize(self.device)  # the old buffers may still be in use by queued copies
+            io = self._io = CudaIO(self.device, arr.shape, out_shape)
+        return _Ticket(start, path, slot=io.submit(arr, run, self._sync_params))
+
+    def _collect(self, ticket: _Ticket) -> np.ndarray:
+        timing: dict[str, float] = {}
+        if ticket.result is not None:
+            result = ticket.result
+        else:
+            assert self._io is not None and ticket.slot is not None
+            result, timing = self._io.collect(ticket.slot)
+        self.last_ms = (time.perf_counter() - ticket.start) * 1000.0
+        self.last_timing = FrameTiming(self.last_ms, ticket.path, **timing)
         return result
 
-    def _check_memory(self, h: int, w: int, batch: int = 1) -> None:
-        """Refuse (with the memory it would need) a size that cannot fit, instead of crashing mid-way."""
-        need = batch * h * w * _ACTIVATION_FACTOR * torch.finfo(self.dtype).bits // 8
+    @torch.inference_mode()
+    def _slow_path(self, arr: np.ndarray, key: FrameKey, tiled: bool) -> np.ndarray:
+        """Masked frames (canonical model) and tiled frames, eagerly and synchronously."""
+        assert self._style is not None
+        content = resize(to_tensor(arr, self.device, self.dtype), key.proc)
+        content = content.contiguous(memory_format=self.memory_format)
+        if self._mask is not None:
+            out = self.model.stylize(content, self._style, self.alpha, mask=resize(self._mask, key.proc),
+                                     background=self._background, preserve_color=self.preserve_color)
+        else:
+            self._sync_params()
+            p = self._params
+            out = stylize_tiled(self.net, content, p.mean, p.std, p.alpha, self._tile_size(),
+                                self.preserve_color)
+        return to_uint8(resize(out, key.out))
+
+    def _tile_size(self) -> int:
+        return self.tile or self._auto_tile
+
+    def _check_memory(self, h: int, w: int, batch: int = 1, allow_tiles: bool = True) -> bool:
+        """Whether to tile this size; refuse (with the memory it would need) a size that cannot fit at all."""
+        if allow_tiles and self.tile:
+            return True
+        per_px = _ACTIVATION_FACTOR * torch.finfo(self.dtype).bits // 8
+        need = batch * h * w * per_px
         free = _free_memory(self.device)
-        if free is not None and need > free:
-            raise UserError(
-                f"a {w}x{h} frame needs about {need / 2**30:.1f} GiB on {self.device} at "
-                f"{dtype_name(self.dtype)} but only {free / 2**30:.1f} GiB is free; use a smaller --size "
-                "(e.g. --size 1024) or a lower precision")
+        if self.max_memory_gb is not None:
+            free = min(free or 2**62, int(self.max_memory_gb * 2**30))
+        if free is None or need <= free:
+            return False
+        # Largest tile (multiple of 64, at most 1024) whose haloed square fits.
+        side = int((free / (batch * per_px)) ** 0.5) - 2 * ENCODER_HALO
+        tile = min(1024, side // 64 * 64)
+        if allow_tiles and self.tile is None and tile >= 64:
+            log.info("a %dx%d frame needs ~%.2f GiB; processing it in %d px tiles", w, h, need / 2**30, tile)
+            self._auto_tile = tile
+            return True
+        raise UserError(
+            f"a {w}x{h} frame needs about {need / 2**30:.2f} GiB on {self.device} at "
+            f"{dtype_name(self.dtype)} but only {free / 2**30:.2f} GiB is free; use a smaller --size "
+            "(e.g. --size 1024) or a lower precision")
+
+
+def _feature_channels(net: FastAdaIN) -> int:
+    convs = [m for m in net.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    return int(convs[-1].out_channels)
 
 
 def _free_memory(device: torch.device) -> int | None:

@@ -1,0 +1,235 @@
+"""The per-frame device function and the CUDA machinery that runs it fast.
+
+* :func:`frame_forward` is the whole content path of one frame batch as a single function of tensors: uint8
+  NHWC in → uint8 NHWC out (conversion, resize to the processing size, network, resize back, rounding). One
+  function means ``torch.compile`` can fuse the conversions with the network's first and last layers, and one
+  CUDA graph can replay all of it.
+* :class:`RunnerCache` compiles that function per frame shape (in a background thread, so live video keeps
+  running eagerly meanwhile), optionally captures it in a CUDA graph, and caches the result.
+* :class:`CudaIO` moves frames through pinned host buffers on two copy streams, double-buffered, so the copy
+  of frame *i + 1* in and of frame *i - 1* out overlap the compute of frame *i*.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from adain_live.core.fast import FastAdaIN
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[Tensor], Tensor]
+
+
+def u8_to_float(u8: Tensor, dtype: torch.dtype) -> Tensor:
+    """(N, H, W, 3) uint8 → (N, 3, H, W) in [0, 1]: divide in fp32 (exact x/255 like ToTensor), then cast."""
+    return (u8.permute(0, 3, 1, 2).float() / 255.0).to(dtype)
+
+
+def float_to_u8(images: Tensor) -> Tensor:
+    """(N, 3, H, W) in [0, 1] → (N, H, W, 3) uint8, rounding like torchvision's ``save_image``."""
+    return (images.float() * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+def resize(images: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize (N, C, H, W) to ``size`` = (h, w): antialiased bilinear down, bilinear up."""
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images
+    down = size[0] < images.shape[-2] or size[1] < images.shape[-1]
+    out = F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False, antialias=down)
+    return out.clamp(0, 1).to(images.dtype)
+
+
+@dataclass(frozen=True)
+class FrameKey:
+    """Everything a compiled/graphed frame function is specialised on."""
+
+    shape: tuple[int, int, int, int]  # (N, H, W, 3) of the uint8 input
+    proc: tuple[int, int]  # processing (h, w)
+    out: tuple[int, int]  # output (h, w)
+    preserve_color: bool
+
+
+def frame_forward(net: FastAdaIN, u8: Tensor, mean: Tensor, std: Tensor, alpha: Tensor, key: FrameKey,
+                  memory_format: torch.memory_format) -> Tensor:
+    """Stylize a uint8 NHWC batch on its device; returns uint8 NHWC of size ``key.out``."""
+    x = u8_to_float(u8, net.dtype)
+    content = resize(x, key.proc).contiguous(memory_format=memory_format)
+    out = net(content, mean, std, alpha, key.preserve_color)
+    return float_to_u8(resize(out, key.out))
+
+
+class _Params:
+    """Static device tensors (style mean/std, α) that every runner reads, so a CUDA graph sees updates."""
+
+    def __init__(self, device: torch.device, channels: int = 512) -> None:
+        self.mean = torch.zeros(channels, device=device)
+        self.std = torch.ones(channels, device=device)
+        self.alpha = torch.ones((), device=device)
+
+
+def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: torch.memory_format,
+                compile_mode: str | None, cuda_graph: bool) -> Runner:
+    """Build (and warm up) the function for ``key``: eager, compiled, and/or captured in a CUDA graph.
+
+    Warm-up and capture run on a side stream of their own; call from any thread.
+    """
+    def fn(u8: Tensor) -> Tensor:
+        return frame_forward(net, u8, params.mean, params.std, params.alpha, key, memory_format)
+
+    step: Runner = fn
+    if compile_mode is not None:
+        step = torch.compile(fn, mode=None if compile_mode == "default" else compile_mode, dynamic=False)
+    device = params.mean.device
+    if device.type != "cuda":
+        return step
+    static_in = torch.zeros(key.shape, dtype=torch.uint8, device=device)
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side), torch.inference_mode():
+        for _ in range(2):  # compile + autotune, then one clean run before capture
+            step(static_in)
+    side.synchronize()
+    if not cuda_graph:
+        return step
+    graph = torch.cuda.CUDAGraph()
+    with torch.inference_mode(), torch.cuda.graph(graph, stream=side, capture_error_mode="thread_local"):
+        static_out = step(static_in)
+
+    def replay(u8: Tensor) -> Tensor:
+        static_in.copy_(u8)
+        graph.replay()
+        return static_out
+
+    replay.graph = graph  # type: ignore[attr-defined]  # keeps the graph (and its memory pool) alive
+    return replay
+
+
+class RunnerCache:
+    """Runners per :class:`FrameKey`, built in the background (or now, with ``wait=True``), cached.
+
+    ``get`` returns ``None`` while a runner is being built; the caller then runs the eager function. A build
+    that fails is logged once and that key stays eager.
+    """
+
+    def __init__(self, build: Callable[[FrameKey], Runner]) -> None:
+        self._build = build
+        self._ready: dict[FrameKey, Runner | None] = {}
+        self._pending: dict[FrameKey, Future[Runner]] = {}
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def get(self, key: FrameKey, wait: bool = False) -> Runner | None:
+        """The ready runner for ``key``, starting its build if needed (blocking if ``wait``)."""
+        with self._lock:
+            if key in self._ready:
+                return self._ready[key]
+            fut = self._pending.get(key)
+            if fut is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="adain-compile")
+                fut = self._pool.submit(self._build, key)
+                self._pending[key] = fut
+        if not wait and not fut.done():
+            return None
+        return self._finish(key, fut)
+
+    def _finish(self, key: FrameKey, fut: Future[Runner]) -> Runner | None:
+        try:
+            runner: Runner | None = fut.result()
+        except Exception as exc:  # noqa: BLE001 - compilers fail in many ways; eager still works
+            log.warning("fast path for %s unavailable (%s: %s); running eagerly", key.shape,
+                        type(exc).__name__, exc)
+            runner = None
+        with self._lock:
+            self._ready[key] = runner
+            self._pending.pop(key, None)
+        return runner
+
+    def clear(self) -> None:
+        """Forget every runner (after a model or dtype change); pending builds finish and are dropped."""
+        with self._lock:
+            self._ready.clear()
+            self._pending.clear()
+
+    def close(self) -> None:
+        """Stop the build thread (waits for a build in progress)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass
+class _Slot:
+    pin_in: Tensor
+    dev_in: Tensor
+    pin_out: Tensor
+    dev_out: Tensor
+    events: dict[str, torch.cuda.Event]
+
+
+class CudaIO:
+    """Pinned host buffers, device buffers and events for two frames in flight, for one frame shape."""
+
+    def __init__(self, device: torch.device, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> None:
+        self.device, self.in_shape, self.out_shape = device, in_shape, out_shape
+        self.compute = torch.cuda.Stream(device)
+        self.h2d = torch.cuda.Stream(device)
+        self.d2h = torch.cuda.Stream(device)
+        self.slots = [self._slot() for _ in range(2)]
+        self.turn = 0
+
+    def _slot(self) -> _Slot:
+        u8 = torch.uint8
+        names = ("start", "h2d", "computed", "d2h")
+        return _Slot(torch.empty(self.in_shape, dtype=u8, pin_memory=True),
+                     torch.empty(self.in_shape, dtype=u8, device=self.device),
+                     torch.empty(self.out_shape, dtype=u8, pin_memory=True),
+                     torch.empty(self.out_shape, dtype=u8, device=self.device),
+                     {n: torch.cuda.Event(enable_timing=True) for n in names})
+
+    def submit(self, frames: np.ndarray, run: Callable[[Tensor], Tensor], before: Callable[[], None]) -> int:
+        """Queue copy-in, ``run`` (after ``before`` on the compute stream) and copy-out; returns a ticket."""
+        i = self.turn
+        self.turn ^= 1
+        caller = torch.cuda.current_stream(self.device)
+        s = self.slots[i]
+        s.events["h2d"].synchronize()  # the previous copy from this pinned buffer is long done
+        np.copyto(s.pin_in.numpy(), frames)
+        ev = s.events
+        with torch.cuda.stream(self.h2d):
+            self.h2d.wait_event(ev["computed"])  # the compute of two frames ago has consumed dev_in
+            ev["start"].record(self.h2d)
+            s.dev_in.copy_(s.pin_in, non_blocking=True)
+            ev["h2d"].record(self.h2d)
+        with torch.cuda.stream(self.compute), torch.inference_mode():
+            self.compute.wait_stream(caller)  # e.g. style statistics just computed on the caller's stream
+            self.compute.wait_event(ev["h2d"])
+            self.compute.wait_event(ev["d2h"])  # dev_out of two frames ago has been copied out
+            before()
+            s.dev_out.copy_(run(s.dev_in))
+            ev["computed"].record(self.compute)
+        with torch.cuda.stream(self.d2h):
+            self.d2h.wait_event(ev["computed"])
+            s.pin_out.copy_(s.dev_out, non_blocking=True)
+            ev["d2h"].record(self.d2h)
+        return i
+
+    def collect(self, ticket: int) -> tuple[np.ndarray, dict[str, float]]:
+        """Wait for a ticket's copy-out (the only host sync) and return its frames and CUDA-event timings."""
+        s = self.slots[ticket]
+        ev = s.events
+        ev["d2h"].synchronize()
+        timing = {"h2d_ms": ev["start"].elapsed_time(ev["h2d"]),
+                  "compute_ms": ev["h2d"].elapsed_time(ev["computed"]),
+                  "d2h_ms": ev["computed"].elapsed_time(ev["d2h"])}
+        return s.pin_out.numpy().copy(), timing

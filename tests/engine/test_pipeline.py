@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from adain_live.core.model import AdaINModel
+from adain_live.core.stats import StyleStats
+from adain_live.engine.pipeline import (
+    StylePipeline,
+    pick_dtype,
+    recommended_size,
+    to_tensor,
+    to_uint8,
+)
+from adain_live.errors import UserError
+
+CPU = torch.device("cpu")
+
+
+def _frames(n: int, h: int, w: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, size=(n, h, w, 3), dtype=np.uint8)
+
+
+def _style(seed: int) -> StyleStats:
+    g = torch.Generator().manual_seed(seed)
+    return StyleStats(torch.rand(512, generator=g), torch.rand(512, generator=g) + 0.2)
+
+
+@pytest.fixture()
+def pipe() -> StylePipeline:
+    p = StylePipeline(AdaINModel.random(seed=5), CPU, torch.float32)
+    p.set_style(_style(1))
+    return p
+
+
+def _reference(frames: np.ndarray, style: StyleStats, alpha: float = 1.0) -> np.ndarray:
+    model = AdaINModel.random(seed=5)
+    with torch.inference_mode():
+        return to_uint8(model.stylize(to_tensor(frames, CPU, torch.float32), style, alpha))
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of values within 1/255."""
+    return float((np.abs(a.astype(int) - b.astype(int)) <= 1).mean())
+
+
+def test_fp32_cpu_matches_canonical_model(pipe: StylePipeline) -> None:
+    frames = _frames(2, 40, 56)
+    out = pipe.process_batch(frames)
+    assert out.shape == frames.shape and out.dtype == np.uint8
+    assert _close(out, _reference(frames, _style(1))) >= 0.999
+
+
+def test_call_and_stream_agree_with_batch(pipe: StylePipeline) -> None:
+    frames = _frames(3, 24, 32, seed=2)
+    batch = pipe.process_batch(frames)
+    single = np.stack([pipe(f) for f in frames])
+    streamed = np.concatenate(list(pipe.process_stream([frames[:1], frames[1:2], frames[2:]])))
+    assert _close(single, batch) >= 0.999
+    np.testing.assert_array_equal(streamed, single)
+
+
+def test_style_statistics_are_not_recomputed_per_frame(pipe: StylePipeline) -> None:
+    calls = []
+    pipe.model.encoder.register_forward_hook(lambda *_: calls.append(1))
+    pipe.set_style(pipe.style_stats(_frames(1, 32, 32)[0], style_size=32))
+    for f in _frames(3, 24, 24):
+        pipe(f)
+    assert len(calls) == 1
+
+
+def test_alpha_and_style_changes_apply_to_the_next_frame(pipe: StylePipeline) -> None:
+    frame = _frames(1, 32, 40, seed=3)
+    pipe.alpha = 0.5
+    half = pipe.process_batch(frame)
+    assert _close(half, _reference(frame, _style(1), 0.5)) >= 0.999
+    pipe.set_style(_style(7))
+    pipe.alpha = 1.0
+    assert _close(pipe.process_batch(frame), _reference(frame, _style(7))) >= 0.999
+
+
+def test_processing_size_and_output_size() -> None:
+    p = StylePipeline(AdaINModel.random(), CPU, size=16, output_size="processing")
+    p.set_style(_style(1))
+    assert p(_frames(1, 32, 48)[0]).shape == (16, 24, 3)
+    p.output_size = "input"
+    assert p(_frames(1, 32, 48)[0]).shape == (32, 48, 3)
+
+
+def test_timing_and_paths(pipe: StylePipeline) -> None:
+    pipe(_frames(1, 24, 24)[0])
+    assert pipe.last_timing is not None and pipe.last_timing.path == "eager"
+    assert pipe.last_ms == pipe.last_timing.total_ms > 0
+    pipe.set_mask(np.full((24, 24), 255, np.uint8), background=_style(2))
+    pipe(_frames(1, 24, 24)[0])
+    assert pipe.last_timing.path == "masked"
+
+
+def test_forced_tiles_match_untiled() -> None:
+    frames = _frames(1, 150, 200, seed=4)
+    plain = StylePipeline(AdaINModel.random(seed=5), CPU, tile=0)
+    tiled = StylePipeline(AdaINModel.random(seed=5), CPU, tile=64)
+    for p in (plain, tiled):
+        p.set_style(_style(1))
+    out = tiled.process_batch(frames)
+    assert tiled.last_timing is not None and tiled.last_timing.path == "tiled"
+    assert _close(out, plain.process_batch(frames)) >= 0.999
+
+
+def test_frames_too_large_are_tiled_or_refused() -> None:
+    p = StylePipeline(AdaINModel.random(), CPU, max_memory_gb=0.045, tile=None)
+    p.set_style(_style(1))
+    p(_frames(1, 250, 250)[0])  # ~61 MB untiled at fp32 > 46 MB: 64 px tiles
+    assert p.last_timing is not None and p.last_timing.path == "tiled"
+    p.tile = 0
+    with pytest.raises(UserError, match=r"needs about .* GiB"):
+        p(_frames(1, 250, 250)[0])
+
+
+def test_errors() -> None:
+    p = StylePipeline(AdaINModel.random(), CPU)
+    with pytest.raises(UserError, match="no style"):
+        p(_frames(1, 16, 16)[0])
+    p.set_style(_style(1))
+    p.alpha = 1.5
+    with pytest.raises(ValueError, match="alpha"):
+        p(_frames(1, 16, 16)[0])
+    with pytest.raises(ValueError, match="tile"):
+        StylePipeline(AdaINModel.random(), CPU, tile=100)
+    with pytest.raises(ValueError, match="RGB uint8"):
+        StylePipeline(AdaINModel.random(), CPU).process_batch(np.zeros((1, 8, 8, 4), np.uint8))
+
+
+def test_warmup_is_a_no_op_on_cpu(pipe: StylePipeline) -> None:
+    assert pipe.warmup(32, 32) < 1.0
+    assert "cpu fp32" in pipe.describe()
+
+
+def test_recommended_size_and_dtype() -> None:
+    assert recommended_size(torch.device("cuda")) == 0
+    assert recommended_size(CPU, threads=2) == 256
+    assert recommended_size(CPU, threads=32) == 512
+    assert pick_dtype(CPU, "fp32") == torch.float32
+    assert pick_dtype(CPU, "auto") in (torch.float32, torch.bfloat16)
