@@ -87,8 +87,11 @@ def model_identity(model: torch.nn.Module) -> str:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    from adain_live.media.images import read_image
-
+    try:
+        from adain_live.media.images import read_image
+    except ImportError:  # media's image I/O not landed yet
+        with Image.open(path) as im:
+            return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
     rgb, _alpha = read_image(path)
     return np.asarray(rgb)
 

@@ -249,13 +249,13 @@ class LiveRunner:
         return job.path
 
     def stop_recording(self) -> Path | None:
-        """Finish the active recording (waiting for queued frames); returns its path or None."""
+        """Finish the active recording (waiting for queued frames); return its path (None: none, or failed)."""
         with self._lock:
             job, self._recording = self._recording, None
         if job is None:
             return None
         job.close()
-        return job.path
+        return None if job.error else job.path
 
     @property
     def recording(self) -> RecordingJob | None:

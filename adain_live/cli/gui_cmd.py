@@ -1,0 +1,45 @@
+"""``adain-live gui``: the desktop app (live camera or video file, style gallery, recording)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+from typing import Any
+
+from adain_live.cli.common import add_model_args
+from adain_live.errors import UserError
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``gui`` and its options."""
+    p = subparsers.add_parser(
+        "gui", help="desktop app: stylize a webcam or a video live, with a style gallery",
+        description="Open the desktop app. With no --source it opens camera 0, or says there is none and offers "
+                    "to open a video file (a video file loops like a live source).")
+    p.add_argument("--source", metavar="CAMERA_INDEX|VIDEO_FILE",
+                   help="camera index (0, 1, …) or a video file (default: the last source, else camera 0)")
+    p.add_argument("--styles", type=Path, action="append", metavar="DIR",
+                   help="folder (or file) of style images for the gallery; repeatable (default: last session's, "
+                        "else the bundled styles)")
+    p.add_argument("--size", type=int, default=None,
+                   help="processing size of the short side, 0 = native (default: 720 on a GPU, 240 on the CPU)")
+    p.add_argument("--style-size", type=int, default=512, help="short side of style images (default 512)")
+    p.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--screenshot-after", type=float, default=8.0, help=argparse.SUPPRESS)
+    add_model_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the app and return its exit status."""
+    if args.size is not None and args.size < 0:
+        raise UserError(f"--size must be 0 (native) or a positive short side, got {args.size}")
+    try:
+        # Loaded by name: PyQt6 is an optional extra, and the layers keep the cli free of Qt imports.
+        app = importlib.import_module("adain_live.gui.app")
+    except ImportError as exc:
+        raise UserError(f"the desktop app needs PyQt6 ({exc.name} is missing): pip install 'adain-live[gui]'") \
+            from None
+    return int(app.run_app(app.options_from_args(args), screenshot=args.screenshot,
+                           screenshot_after_s=args.screenshot_after))

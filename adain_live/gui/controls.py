@@ -1,0 +1,178 @@
+"""The control bar: source, resolution, view toggles, α, colour, pause, snapshot, record, virtual camera."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLabel, QSlider, QToolBar, QToolButton, QWidget
+
+from adain_live.gui.options import SIZES
+from adain_live.gui.throttle import Throttler
+
+OPEN_FILE = "__open_file__"
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
+
+
+class ControlBar(QToolBar):
+    """All live controls in one tool bar; it only emits requests (the window forwards them to the engine)."""
+
+    # A source was chosen: a camera index ("0") or a video file path.
+    sourceChosen = pyqtSignal(str)
+    # A processing size was chosen (short side; 0 = native).
+    sizeChosen = pyqtSignal(int)
+    # α changed (throttled to ~20 updates per second).
+    alphaChanged = pyqtSignal(float)
+    # Colour preservation switched on/off.
+    preserveColorToggled = pyqtSignal(bool)
+    # Pause switched on/off.
+    pausedToggled = pyqtSignal(bool)
+    # Mirror switched on/off.
+    mirrorToggled = pyqtSignal(bool)
+    # Side-by-side original/stylized switched on/off.
+    sideBySideToggled = pyqtSignal(bool)
+    # The user asked for a snapshot.
+    snapshotRequested = pyqtSignal()
+    # The user asked to start (True) or stop (False) recording.
+    recordToggled = pyqtSignal(bool)
+    # The user switched the virtual camera output on/off.
+    virtualCamToggled = pyqtSignal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Controls", parent)
+        self.setObjectName("controls")
+        self.setMovable(False)
+        self.source = QComboBox()
+        self.source.setMinimumContentsLength(16)
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setToolTip("Camera or video file (a video file loops like a live source)")
+        self.source.activated.connect(self._source_activated)
+        self.size = QComboBox()
+        self.size.setToolTip("Processing resolution (short side); lower is faster")
+        for label, value in SIZES:
+            self.size.addItem(label, value)
+        self.size.activated.connect(lambda i: self.sizeChosen.emit(int(self.size.itemData(i))))
+        self.device = QLabel("loading model…")
+        self.device.setToolTip("Device and precision the network runs on")
+        self._add_labelled("Source", self.source)
+        self._add_labelled("Resolution", self.size)
+        self.addWidget(self.device)
+        self.addSeparator()
+        self.mirror = self._toggle("Mirror", "Flip left–right (for cameras)", self.mirrorToggled)
+        self.side_by_side = self._toggle("Side by side", "Show the original next to the stylized frame",
+                                         self.sideBySideToggled)
+        self.addSeparator()
+        self._build_style_controls()
+        self.addSeparator()
+        self._build_output_controls()
+        self._last_source = -1
+
+    def _build_style_controls(self) -> None:
+        self.alpha = QSlider(Qt.Orientation.Horizontal)
+        self.alpha.setRange(0, 100)
+        self.alpha.setValue(100)
+        self.alpha.setFixedWidth(120)
+        self.alpha.setToolTip("Content ↔ style (α)")
+        self._alpha_throttle = Throttler(lambda v: self.alphaChanged.emit(v / 100.0), 50, self)
+        self.alpha.valueChanged.connect(self._alpha_throttle)
+        self.alpha_value = QLabel("1.00")
+        self.alpha.valueChanged.connect(lambda v: self.alpha_value.setText(f"{v / 100:.2f}"))
+        self._add_labelled("α", self.alpha)
+        self.addWidget(self.alpha_value)
+        self.color = QCheckBox("Keep colours")
+        self.color.setToolTip("Preserve the content's colours (luminance-only style transfer)")
+        self.color.toggled.connect(self.preserveColorToggled)
+        self.addWidget(self.color)
+
+    def _build_output_controls(self) -> None:
+        self.pause = self._toggle("Pause", "Freeze the output (Space)", self.pausedToggled)
+        self.snapshot = QToolButton()
+        self.snapshot.setText("Snapshot")
+        self.snapshot.setToolTip("Save the current stylized frame as a PNG (full processing resolution)")
+        self.snapshot.clicked.connect(self.snapshotRequested)
+        self.addWidget(self.snapshot)
+        self.record = self._toggle("● Record", "Record the stylized video to MP4 (keeps a video file's audio)",
+                                   self.recordToggled)
+        self.record_time = QLabel("")
+        self.record_time.setStyleSheet("color: #e01e1e; font-weight: bold")
+        self.addWidget(self.record_time)
+        self.vcam = QCheckBox("Virtual camera")
+        self.vcam.setEnabled(False)
+        self.vcam.setToolTip("checking for a virtual camera…")
+        self.vcam.toggled.connect(self.virtualCamToggled)
+        self.addWidget(self.vcam)
+
+    def _add_labelled(self, text: str, widget: QWidget) -> None:
+        label = QLabel(f" {text} ")
+        label.setBuddy(widget)
+        self.addWidget(label)
+        self.addWidget(widget)
+
+    def _toggle(self, text: str, tip: str, signal: pyqtSignal) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setCheckable(True)
+        button.toggled.connect(signal)
+        self.addWidget(button)
+        return button
+
+    # --- sources -----------------------------------------------------------------------------------------
+    def set_sources(self, cameras: list[tuple[int, str]], files: list[str]) -> None:
+        """List cameras (index and name), recent video files, and "Open video file…"."""
+        self.source.clear()
+        for index, name in cameras:
+            self.source.addItem(f"Camera {index}: {name}" if name else f"Camera {index}", str(index))
+        for f in files:
+            self.source.addItem(Path(f).name, f)
+        self.source.addItem("Open video file…", OPEN_FILE)
+        self._last_source = -1
+
+    def show_source(self, spec: str) -> None:
+        """Select ``spec`` in the list (adding a video file when it is new)."""
+        i = self.source.findData(spec)
+        if i < 0:
+            self.source.insertItem(self.source.count() - 1, Path(spec).name, spec)
+            i = self.source.findData(spec)
+        self.source.setCurrentIndex(i)
+        self._last_source = i
+
+    def ask_video_file(self) -> None:
+        """Ask for a video file and choose it as the source."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video file", "", VIDEO_FILTER)
+        if path:
+            self.show_source(path)
+            self.sourceChosen.emit(path)
+        elif self._last_source >= 0:
+            self.source.setCurrentIndex(self._last_source)
+
+    def _source_activated(self, index: int) -> None:
+        spec = self.source.itemData(index)
+        if spec == OPEN_FILE:
+            self.ask_video_file()
+        elif spec is not None:
+            self._last_source = index
+            self.sourceChosen.emit(str(spec))
+
+    # --- state shown -------------------------------------------------------------------------------------
+    def show_size(self, size: int) -> None:
+        """Select the processing size ``size`` (adding it when it is not a preset)."""
+        i = self.size.findData(size)
+        if i < 0:
+            self.size.addItem(f"{size}p", size)
+            i = self.size.count() - 1
+        self.size.setCurrentIndex(i)
+
+    def show_recording(self, on: bool, elapsed_s: float = 0.0) -> None:
+        """Reflect the recording state: red elapsed time while recording."""
+        self.record.blockSignals(True)
+        self.record.setChecked(on)
+        self.record.blockSignals(False)
+        self.record.setText("■ Stop" if on else "● Record")
+        minutes, seconds = divmod(int(elapsed_s), 60)
+        self.record_time.setText(f"REC {minutes:02d}:{seconds:02d}" if on else "")
+
+    def show_virtual_camera(self, available: bool, why: str) -> None:
+        """Enable the virtual camera control only when a device can be opened; otherwise say why."""
+        self.vcam.setEnabled(available)
+        self.vcam.setToolTip(why)

@@ -1,0 +1,43 @@
+"""What the app is started with (parsed by ``adain-live gui``), without Qt or torch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Processing sizes offered in the window (short side in pixels; 0 = native).
+SIZES: tuple[tuple[str, int], ...] = (("180p", 180), ("240p", 240), ("360p", 360), ("480p", 480), ("720p", 720),
+                                      ("1080p", 1080), ("native", 0))
+#: Default processing size on CPU, where VGG-19 is slow (GPU default: 720p).
+CPU_SIZE = 240
+GPU_SIZE = 720
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Start-up options of the app (None = from the saved settings or the default)."""
+
+    source: str | None = None
+    styles: tuple[Path, ...] = ()
+    size: int | None = None
+    model: str | None = None
+    vgg: Path | None = None
+    decoder: Path | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    style_size: int = 512
+    #: Builds the model instead of loading weights (tests use ``AdaINModel.random``).
+    model_factory: Callable[[], Any] | None = field(default=None, compare=False)
+    #: Folder of cached style statistics (None: ``weights.cache_dir() / "stats"``).
+    stats_cache: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.size is not None and self.size < 0:
+            raise ValueError(f"--size must be 0 (native) or a positive short side, got {self.size}")
+
+
+def size_label(size: int) -> str:
+    """``720`` → ``"720p"``, ``0`` → ``"native"``."""
+    return "native" if size <= 0 else f"{size}p"

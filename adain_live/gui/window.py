@@ -1,0 +1,293 @@
+"""The main window: wires the view, the gallery dock and the control bar to the engine workers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QThread, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtWidgets import QMainWindow, QPushButton, QStatusBar
+
+from adain_live.engine.live_io import list_cameras
+from adain_live.gui.controls import ControlBar
+from adain_live.gui.gallery_dock import GalleryDock
+from adain_live.gui.options import AppOptions
+from adain_live.gui.settings import Settings
+from adain_live.gui.style_worker import StyleWorker
+from adain_live.gui.view import LiveView
+from adain_live.gui.worker import Engine, EngineWorker
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """The app window. ``options`` come from the command line; ``settings`` persist between runs."""
+
+    # Ask the engine worker to open a source (camera index or file path).
+    requestSource = pyqtSignal(str)
+    # Ask the style worker to use a style: primary path, secondary path ("" = none), mix weight.
+    requestStyle = pyqtSignal(str, str, float)
+    # Ask the style worker to add style files/folders.
+    requestAddStyles = pyqtSignal(list)
+    # Ask the engine worker for a snapshot written to this path.
+    requestSnapshot = pyqtSignal(str)
+    # Ask the engine worker to start recording to this path.
+    requestRecord = pyqtSignal(str)
+    # Ask the engine worker to finish the recording.
+    requestStopRecording = pyqtSignal()
+
+    def __init__(self, options: AppOptions, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.options = options
+        self.settings = Settings(settings or QSettings("adain-live", "adain-live"))
+        self.setWindowTitle("adain-live")
+        self.view = LiveView()
+        self.setCentralWidget(self.view)
+        self.controls = ControlBar(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.controls)
+        self.gallery = GalleryDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gallery)
+        self.setStatusBar(QStatusBar())
+        self.open_button = QPushButton("Open video file…")
+        self.open_button.clicked.connect(self.controls.ask_video_file)
+        self.open_button.hide()
+        self.statusBar().addPermanentWidget(self.open_button)
+        self.engine: Engine | None = None
+        self._error_shown = -1e9
+        self._start_workers()
+        self._connect()
+        self._shortcuts()
+        self._meter_timer = QTimer(self)
+        self._meter_timer.timeout.connect(self._update_overlay)
+        self._meter_timer.start(250)
+        self.settings.restore_window(self)
+
+    # --- workers -----------------------------------------------------------------------------------------
+    def _start_workers(self) -> None:
+        self.worker = EngineWorker(self.options)
+        self.styles = StyleWorker()
+        self.threads: list[QThread] = []
+        for obj, name in ((self.worker, "adain-engine"), (self.styles, "adain-styles")):
+            thread = QThread(self)
+            thread.setObjectName(name)
+            obj.moveToThread(thread)
+            self.threads.append(thread)
+        self.threads[0].started.connect(self.worker.setup)
+        for t in self.threads:
+            t.start()
+
+    def _connect(self) -> None:
+        w, s, c, g = self.worker, self.styles, self.controls, self.gallery
+        w.ready.connect(s.attach)
+        w.ready.connect(self._engine_ready)
+        w.frameReady.connect(self._frame_ready)
+        w.error.connect(self.show_error)
+        w.status.connect(self.show_status)
+        w.sourceOpened.connect(self._source_opened)
+        w.sourceFailed.connect(self._source_failed)
+        w.sizeLowered.connect(self._size_lowered)
+        w.recordingChanged.connect(self._recording_changed)
+        w.snapshotSaved.connect(lambda p: self.show_status(f"snapshot saved: {p}"))
+        w.virtualCamProbed.connect(c.show_virtual_camera)
+        self.requestSource.connect(w.openSource)
+        self.requestSnapshot.connect(w.snapshot)
+        self.requestRecord.connect(w.startRecording)
+        self.requestStopRecording.connect(w.stopRecording)
+        c.sourceChosen.connect(self.open_source)
+        c.sizeChosen.connect(w.setSize)
+        c.sizeChosen.connect(lambda v: self.settings.set("size", v))
+        c.alphaChanged.connect(w.setAlpha)
+        c.alphaChanged.connect(lambda v: self.settings.set("alpha", v))
+        c.preserveColorToggled.connect(w.setPreserveColor)
+        c.preserveColorToggled.connect(lambda v: self.settings.set("preserve_color", v))
+        c.pausedToggled.connect(w.setPaused)
+        c.mirrorToggled.connect(w.setMirror)
+        c.mirrorToggled.connect(lambda v: self.settings.set("mirror", v))
+        c.sideBySideToggled.connect(self._side_by_side)
+        c.snapshotRequested.connect(self.snapshot)
+        c.recordToggled.connect(self._record_toggled)
+        c.virtualCamToggled.connect(w.setVirtualCam)
+        self.view.painted.connect(w.mark_displayed)
+        self.requestStyle.connect(s.select)
+        self.requestAddStyles.connect(s.addStyles)
+        s.thumbnailReady.connect(g.add_style)
+        s.stylesAdded.connect(self._styles_added)
+        s.styleApplied.connect(self._style_applied)
+        s.styleFailed.connect(self._style_failed)
+        g.styleClicked.connect(self._style_clicked)
+        g.addRequested.connect(self.add_styles)
+        g.mixChanged.connect(s.setMix)
+
+    def _shortcuts(self) -> None:
+        for n in range(1, 10):
+            QShortcut(QKeySequence(str(n)), self, lambda n=n: self.select_index(n - 1))
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.controls.pause.toggle)
+
+    # --- engine events -----------------------------------------------------------------------------------
+    def _engine_ready(self, engine: Engine) -> None:
+        self.engine = engine
+        self.controls.device.setText(f"  {engine.description}  ")
+        self.controls.show_size(engine.size)
+        self._restore_controls()
+        styles = [str(p) for p in self.options.styles] or self.settings.style_paths()
+        self.add_styles(styles or self.settings.default_styles())
+        self._open_initial_source()
+
+    def _restore_controls(self) -> None:
+        saved_size = self.settings.get("size", None, int)
+        if self.options.size is None and saved_size is not None:
+            self.controls.show_size(saved_size)
+            self.controls.sizeChosen.emit(saved_size)
+        c = self.controls
+        c.alpha.setValue(round(100 * self.settings.get("alpha", 1.0, float)))
+        c.color.setChecked(self.settings.get("preserve_color", False, bool))
+        c.mirror.setChecked(self.settings.get("mirror", False, bool))
+        c.side_by_side.setChecked(self.settings.get("side_by_side", False, bool))
+
+    def _open_initial_source(self) -> None:
+        cameras = list_cameras()
+        self.controls.set_sources(cameras, self.settings.recent_files())
+        spec = self.options.source or self.settings.get("source", None, str) or "0"
+        self.view.clear(f"Opening {'camera ' + spec if spec.isdigit() else Path(spec).name}…")
+        self.open_source(spec)
+
+    def open_source(self, spec: str) -> None:
+        """Switch the live source to a camera index or a video file."""
+        self.requestSource.emit(spec)
+
+    def _source_opened(self, spec: str, label: str, is_file: bool) -> None:
+        self.open_button.hide()
+        self.settings.remember_source(spec)
+        self.controls.show_source(spec)
+        self.show_status(f"playing {label}" + (" (looping)" if is_file else ""))
+
+    def _source_failed(self, spec: str, reason: str) -> None:
+        self.show_error(reason)
+        if spec.isdigit():
+            self.view.clear(f"No camera could be opened ({reason}).\nOpen a video file to use it as a live source.")
+            self.open_button.show()
+
+    def _frame_ready(self, _result: object) -> None:
+        result = self.worker.take_frame()
+        if result is not None:
+            self.view.show_result(result)
+
+    def _size_lowered(self, size: int) -> None:
+        self.controls.show_size(size)
+
+    def _update_overlay(self) -> None:
+        fps, latency, infer = self.worker.meters()
+        if self.engine is not None and self.view.frames_shown:
+            lat = "–" if latency is None else f"{latency:.0f} ms"
+            self.view.overlay = f"{fps:4.1f} fps · latency {lat} · {self.controls.size.currentText()}"
+        elapsed = self.worker.recording_elapsed()
+        if self.worker.recording_failed():
+            self.stop_recording()
+        elif elapsed is not None:
+            self.controls.show_recording(True, elapsed)
+            m, s = divmod(int(elapsed), 60)
+            self.view.recording = f"REC {m:02d}:{s:02d}"
+        self.view.update()
+
+    # --- styles ------------------------------------------------------------------------------------------
+    def add_styles(self, paths: list[str]) -> None:
+        """Add style images/folders to the gallery (thumbnails and statistics come from the style worker)."""
+        self.requestAddStyles.emit([str(p) for p in paths])
+
+    def _styles_added(self, paths: list[str], problems: list[str]) -> None:
+        for p in problems:
+            self.show_error(p)
+        self.settings.set_style_paths(self.gallery.paths())
+        if paths and not self.gallery.primary:
+            saved = self.settings.get("style", None, str)
+            self.select_style(saved if saved in self.gallery.paths() else self.gallery.paths()[0])
+
+    def select_index(self, index: int) -> None:
+        """Use the ``index``-th gallery style (keys 1–9)."""
+        path = self.gallery.path_at(index)
+        if path is not None:
+            self.select_style(path)
+
+    def select_style(self, path: str, secondary: str = "") -> None:
+        """Switch to ``path`` (mixed with ``secondary`` when given); the switch cross-fades."""
+        self.gallery.mark(path, secondary)
+        self.requestStyle.emit(path, secondary, self.gallery.mix.value() / 100.0)
+
+    def _style_clicked(self, path: str, modifier: bool) -> None:
+        if modifier and self.gallery.primary and path != self.gallery.primary:
+            self.select_style(self.gallery.primary, path)
+        else:
+            self.select_style(path)
+
+    def _style_applied(self, primary: str, secondary: str) -> None:
+        self.settings.set("style", primary)
+        names = Path(primary).stem + (f" + {Path(secondary).stem}" if secondary else "")
+        self.show_status(f"style: {names}")
+
+    def _style_failed(self, path: str, reason: str) -> None:
+        self.gallery.mark_failed(path, reason)
+        self.show_error(reason)
+
+    # --- controls ----------------------------------------------------------------------------------------
+    def _side_by_side(self, on: bool) -> None:
+        self.view.side_by_side = on
+        self.settings.set("side_by_side", on)
+        self.view.update()
+
+    def snapshot(self, path: str | None = None) -> None:
+        """Save the current stylized frame as a PNG (default: the Pictures folder, timestamped)."""
+        self.requestSnapshot.emit(path or str(self._output_path("snapshot", ".png")))
+
+    def start_recording(self, path: str | None = None) -> None:
+        """Record to ``path`` (default: the Videos folder, timestamped)."""
+        self.requestRecord.emit(path or str(self._output_path("recording", ".mp4")))
+
+    def stop_recording(self) -> None:
+        """Stop recording (the file is finished in the engine thread)."""
+        self.requestStopRecording.emit()
+
+    def _record_toggled(self, on: bool) -> None:
+        self.start_recording() if on else self.stop_recording()
+
+    def _recording_changed(self, on: bool, path: str) -> None:
+        self.controls.show_recording(on)
+        self.view.recording = "REC 00:00" if on else ""
+        self.show_status(f"recording to {path}" if on else f"recording saved: {path}" if path else "")
+
+    def _output_path(self, stem: str, suffix: str) -> Path:
+        folder = Path(self.settings.output_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"adain-live-{stem}-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+
+    # --- messages and shutdown ---------------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        """Show a one-line error in the status bar (the app keeps running)."""
+        log.warning("%s", message)
+        self._error_shown = time.monotonic()
+        self.statusBar().setStyleSheet("color: #b00020")
+        self.statusBar().showMessage(message, 15000)
+        if self.engine is None and message.startswith("cannot start"):
+            self.view.clear(message)
+
+    def show_status(self, message: str) -> None:
+        """Show a one-line information message in the status bar (a recent error stays visible)."""
+        if time.monotonic() - self._error_shown < 6.0:
+            log.info("%s", message)
+            return
+        self.statusBar().setStyleSheet("")
+        self.statusBar().showMessage(message, 8000)
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt API
+        """Stop every thread (finishing an active recording) and save the settings."""
+        self.settings.save_window(self)
+        self._meter_timer.stop()
+        self.worker.shutdown()
+        for t in self.threads:
+            t.quit()
+        deadline = time.monotonic() + 30
+        for t in self.threads:
+            t.wait(max(1, int((deadline - time.monotonic()) * 1000)))
+        super().closeEvent(event)

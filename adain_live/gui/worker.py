@@ -1,0 +1,234 @@
+"""The engine side of the app: a ``QObject`` living in its own ``QThread`` that wraps the live runner.
+
+Slow calls (loading the model, opening a camera or file, finishing a recording, writing a snapshot) run in
+this thread; frames are produced by the runner's own threads. The widgets only emit requests and receive
+signals; the few plain methods (:meth:`latest`, :meth:`meters`, :meth:`mark_displayed`) are thread-safe reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+
+from adain_live import weights
+from adain_live.core.device import dtype_name, resolve_device, resolve_dtype
+from adain_live.engine import virtualcam
+from adain_live.engine.live_io import SourceSpec, open_live_source
+from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.runner import LiveResult, LiveRunner
+from adain_live.errors import UserError
+from adain_live.gallery import StyleGallery, model_identity
+from adain_live.gui.options import CPU_SIZE, GPU_SIZE, AppOptions, size_label
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What the style worker needs once the model is loaded."""
+
+    runner: LiveRunner
+    gallery: StyleGallery
+    description: str
+    size: int
+    on_cpu: bool
+
+
+class EngineWorker(QObject):
+    """Owns the pipeline and the :class:`LiveRunner`; every slot runs in the worker thread."""
+
+    # The model is loaded and the runner started (carries an Engine).
+    ready = pyqtSignal(object)
+    # The newest stylized frame (a LiveResult); sent again only after the view took the previous one.
+    frameReady = pyqtSignal(object)
+    # A one-line error for the status bar; the app keeps running.
+    error = pyqtSignal(str)
+    # A one-line information message for the status bar.
+    status = pyqtSignal(str)
+    # A source is open: its spec, a short label and whether it is a video file.
+    sourceOpened = pyqtSignal(str, str, bool)
+    # A source could not be opened: the spec and the one-line reason.
+    sourceFailed = pyqtSignal(str, str)
+    # The processing size changed on its own (out of memory): the new size.
+    sizeLowered = pyqtSignal(int)
+    # Recording started (True, path) or stopped (False, path of the finished file).
+    recordingChanged = pyqtSignal(bool, str)
+    # A snapshot PNG was written: its path.
+    snapshotSaved = pyqtSignal(str)
+    # Virtual camera: available or not, and why (tooltip text).
+    virtualCamProbed = pyqtSignal(bool, str)
+
+    def __init__(self, options: AppOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.runner: LiveRunner | None = None
+        self._frame_taken = threading.Event()
+        self._frame_taken.set()
+        self._vcam: virtualcam.VirtualCamSink | None = None
+
+    # --- thread-safe reads (any thread) -----------------------------------------------------------------
+    def latest(self) -> LiveResult | None:
+        """Return the newest result, or None."""
+        return None if self.runner is None else self.runner.latest()
+
+    def take_frame(self) -> LiveResult | None:
+        """Return the newest result and allow the next ``frameReady``."""
+        self._frame_taken.set()
+        return self.latest()
+
+    def mark_displayed(self, result: LiveResult) -> None:
+        """Record the capture→display latency of a painted result."""
+        if self.runner is not None:
+            self.runner.mark_displayed(result)
+
+    def meters(self) -> tuple[float, float | None, float]:
+        """Return (frames per second, capture→display latency ms, last inference ms)."""
+        r = self.runner
+        if r is None:
+            return 0.0, None, 0.0
+        latest = r.latest()
+        return r.fps_meter.rate(), r.latency_meter.value, latest.infer_ms if latest else 0.0
+
+    def recording_elapsed(self) -> float | None:
+        """Return the seconds since the active recording started, or None when not recording."""
+        job = None if self.runner is None else self.runner.recording
+        return None if job is None else job.elapsed
+
+    def recording_failed(self) -> bool:
+        """Return True when the active recording stopped on an error (it still needs ``stopRecording``)."""
+        job = None if self.runner is None else self.runner.recording
+        return job is not None and job.error is not None
+
+    # --- slots -------------------------------------------------------------------------------------------
+    @pyqtSlot()
+    def setup(self) -> None:
+        """Load the model, build the pipeline, gallery and runner, then emit ``ready``."""
+        o = self.options
+        try:
+            device = resolve_device(o.device)
+            dtype = resolve_dtype(device, o.precision)
+            model = o.model_factory() if o.model_factory else weights.load_model(o.model, o.vgg, o.decoder)
+            on_cpu = device.type == "cpu"
+            size = o.size if o.size is not None else (CPU_SIZE if on_cpu else GPU_SIZE)
+            pipe = StylePipeline(model, device, dtype, size=size, output_size="processing")
+        except UserError as exc:
+            self.error.emit(f"cannot start: {exc}")
+            return
+        self.runner = LiveRunner(pipe, on_result=self._on_result, on_error=self.error.emit,
+                                 on_status=self.status.emit, on_size=self.sizeLowered.emit).start()
+        cache = o.stats_cache if o.stats_cache is not None else weights.cache_dir() / "stats"
+        gallery = StyleGallery(lambda rgb: pipe.style_stats(rgb, o.style_size),
+                               f"{model_identity(model)}-{dtype_name(dtype)}", cache, o.style_size)
+        desc = f"{device} · {dtype_name(dtype)}"
+        self.ready.emit(Engine(self.runner, gallery, desc, size, on_cpu))
+        if on_cpu and o.size is None:
+            self.status.emit(f"running on the CPU: processing at {size_label(size)} to keep it live; "
+                             "a GPU allows 720p and more")
+        ok, why = virtualcam.probe()
+        self.virtualCamProbed.emit(ok, why)
+
+    def _on_result(self, result: LiveResult) -> None:
+        # Called from the inference thread: emit only when the view took the previous frame (no pile-up).
+        if self._frame_taken.is_set():
+            self._frame_taken.clear()
+            self.frameReady.emit(result)
+
+    @pyqtSlot(str)
+    def openSource(self, spec: str) -> None:  # noqa: N802 - Qt slot naming
+        """Open a camera index or a video file and stream from it."""
+        if self.runner is None:
+            return
+        try:
+            parsed = SourceSpec.parse(spec)
+            source = open_live_source(parsed)
+        except (UserError, ValueError, OSError) as exc:
+            self.sourceFailed.emit(spec, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return
+        self.runner.set_source(source, audio_from=parsed.path)
+        self.sourceOpened.emit(spec, parsed.label(), parsed.is_file)
+
+    @pyqtSlot(float)
+    def setAlpha(self, alpha: float) -> None:  # noqa: N802
+        """Set α."""
+        if self.runner is not None:
+            self.runner.set_alpha(min(1.0, max(0.0, alpha)))
+
+    @pyqtSlot(bool)
+    def setPreserveColor(self, on: bool) -> None:  # noqa: N802
+        """Toggle colour preservation."""
+        if self.runner is not None:
+            self.runner.set_preserve_color(on)
+
+    @pyqtSlot(bool)
+    def setPaused(self, on: bool) -> None:  # noqa: N802
+        """Pause or resume."""
+        if self.runner is not None:
+            self.runner.set_paused(on)
+
+    @pyqtSlot(bool)
+    def setMirror(self, on: bool) -> None:  # noqa: N802
+        """Mirror the frames."""
+        if self.runner is not None:
+            self.runner.set_mirror(on)
+
+    @pyqtSlot(int)
+    def setSize(self, size: int) -> None:  # noqa: N802
+        """Set the processing size (0 = native)."""
+        if self.runner is not None:
+            self.runner.set_size(size)
+
+    @pyqtSlot(str)
+    def snapshot(self, path: str) -> None:
+        """Save the current stylized frame as a PNG."""
+        if self.runner is None:
+            return
+        try:
+            self.snapshotSaved.emit(str(self.runner.snapshot(Path(path))))
+        except UserError as exc:
+            self.error.emit(str(exc))
+
+    @pyqtSlot(str)
+    def startRecording(self, path: str) -> None:  # noqa: N802
+        """Start recording the stylized stream to an MP4."""
+        if self.runner is None:
+            return
+        try:
+            self.recordingChanged.emit(True, str(self.runner.start_recording(Path(path))))
+        except UserError as exc:
+            self.error.emit(str(exc))
+
+    @pyqtSlot()
+    def stopRecording(self) -> None:  # noqa: N802
+        """Finish the recording (the file is complete when ``recordingChanged(False, …)`` arrives)."""
+        if self.runner is not None:
+            path = self.runner.stop_recording()
+            self.recordingChanged.emit(False, str(path) if path else "")
+
+    @pyqtSlot(bool)
+    def setVirtualCam(self, on: bool) -> None:  # noqa: N802
+        """Send the output to a virtual camera (when one can be opened)."""
+        if self.runner is None:
+            return
+        if self._vcam is not None:
+            self.runner.remove_sink(self._vcam)
+            self._vcam.close()
+            self._vcam = None
+        if on:
+            try:
+                self._vcam = virtualcam.VirtualCamSink(1280, 720)
+                self.runner.add_sink(self._vcam)
+            except Exception as exc:  # noqa: BLE001 - optional device, report and go on
+                self.error.emit(f"cannot open the virtual camera: {exc}")
+
+    def shutdown(self) -> None:
+        """Stop every engine thread and finish an active recording (safe from any thread, idempotent)."""
+        if self._vcam is not None and self.runner is not None:
+            self.runner.remove_sink(self._vcam)
+            self._vcam.close()
+            self._vcam = None
+        if self.runner is not None:
+            self.runner.stop()
