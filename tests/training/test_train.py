@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from adain_live.core.checkpoint import load_decoder
+from adain_live.core.model import AdaINModel
+from training.logs import read_log
+from training.train import main
+
+
+def _args(dirs: tuple[Path, Path], vgg: Path, out: Path, *extra: str) -> list[str]:
+    return ["--content-dir", str(dirs[0]), "--style-dir", str(dirs[1]), "--vgg", str(vgg), "--out", str(out),
+            "--batch", "2", "--crop", "32", "--resize", "40", "--workers", "0", "--log-every", "1",
+            "--sample-every", "2", "--save-every", "100", "--no-progress", "--lr", "2e-4", *extra]
+
+
+def test_train_writes_run_folder_and_export_loads_in_app(image_dirs: tuple[Path, Path], vgg_file: Path,
+                                                         tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(_args(image_dirs, vgg_file, out, "--iterations", "3", "--export-pth")) == 0
+    for name in ("checkpoint.pt", "decoder.safetensors", "decoder.pth", "log.csv", "loss.png", "config.json",
+                 "samples/iter_0000002.jpg", "samples/iter_0000003.jpg", "samples/latest.jpg"):
+        assert (out / name).is_file(), name
+    names, rows = read_log(out / "log.csv")
+    assert names == ["iteration", "content", "style", "total", "lr", "images_per_s"] and len(rows) == 3
+    config = json.loads((out / "config.json").read_text())
+    assert config["skipped_files"] == 2 and config["content_images"] == 5
+    decoder = load_decoder(out / "decoder.safetensors")
+    pth = torch.load(out / "decoder.pth", weights_only=True)
+    assert set(pth) == set(decoder.state_dict()) and "1.weight" in pth
+    model = AdaINModel(None, decoder)
+    stats = model.style_stats(torch.rand(1, 3, 32, 32))
+    out_img = model.stylize(torch.rand(1, 3, 30, 34), stats)
+    assert out_img.shape == (1, 3, 30, 34) and torch.isfinite(out_img).all()
+
+
+def test_resume_is_bit_for_bit(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_path: Path) -> None:
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    quick = ("--sample-every", "0", "--crop", "24")
+    assert main(_args(image_dirs, vgg_file, straight, "--iterations", "4", *quick)) == 0
+    assert main(_args(image_dirs, vgg_file, split, "--iterations", "2", *quick)) == 0
+    assert main(_args(image_dirs, vgg_file, split, "--iterations", "4", "--resume", *quick)) == 0
+    a, b = load_file(straight / "decoder.safetensors"), load_file(split / "decoder.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows_a, rows_b = read_log(straight / "log.csv")[1], read_log(split / "log.csv")[1]
+    assert [(r["iteration"], r["content"], r["style"]) for r in rows_a] == \
+        [(r["iteration"], r["content"], r["style"]) for r in rows_b]
+
+
+@pytest.mark.parametrize("case", ["empty_content", "missing_style", "existing_run", "resume_nothing", "bad_vgg"])
+def test_bad_input_is_one_line_exit_2(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str], case: str) -> None:
+    dirs, vgg, out, extra = image_dirs, vgg_file, tmp_path / "run", ["--iterations", "1"]
+    if case == "empty_content":
+        (tmp_path / "empty").mkdir()
+        dirs = (tmp_path / "empty", dirs[1])
+    elif case == "missing_style":
+        dirs = (dirs[0], tmp_path / "nope")
+    elif case == "existing_run":
+        out.mkdir()
+        (out / "checkpoint.pt").write_bytes(b"x")
+    elif case == "resume_nothing":
+        extra.append("--resume")
+    else:
+        vgg = tmp_path / "vgg.pth"
+        torch.save({"x": torch.zeros(1)}, vgg)
+    assert main(_args(dirs, vgg, out, *extra)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
