@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -233,3 +234,20 @@ class CudaIO:
                   "compute_ms": ev["h2d"].elapsed_time(ev["computed"]),
                   "d2h_ms": ev["computed"].elapsed_time(ev["d2h"])}
         return s.pin_out.numpy().copy(), timing
+
+
+def feature_channels(net: FastAdaIN) -> int:
+    """Channels of the encoder's output (the style statistics' length)."""
+    convs = [m for m in net.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    return int(convs[-1].out_channels)
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Free bytes on ``device`` (available RAM for the CPU), or None when unknown."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None

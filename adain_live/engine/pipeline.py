@@ -13,7 +13,6 @@ graph (``cuda_graphs``), and frames move through pinned, double-buffered copies 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,16 +31,18 @@ from adain_live.engine.accel import (
     Runner,
     RunnerCache,
     _Params,
+    feature_channels,
     float_to_u8,
     frame_forward,
+    free_memory,
     make_runner,
     resize,
     u8_to_float,
 )
 from adain_live.errors import UserError
 
-__all__ = ["FrameTiming", "StylePipeline", "pick_dtype", "processing_size", "recommended_size", "resize",
-           "to_tensor", "to_uint8"]
+__all__ = ["FrameTiming", "StylePipeline", "enable_fast_backends", "pick_dtype", "processing_size",
+           "recommended_size", "resize", "to_tensor", "to_uint8"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,15 @@ def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     if precision.strip().lower() == "auto" and device.type == "cpu" and _cpu_has_bf16():
         return torch.bfloat16
     return resolve_dtype(device, precision)
+
+
+def enable_fast_backends(device: torch.device) -> None:
+    """Process-wide settings for fixed-shape video (call from an entry point, never at import).
+
+    cuDNN autotuning picks the fastest convolution per frame shape (shapes repeat every frame).
+    """
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
 
 
 def _cpu_has_bf16() -> bool:
@@ -177,7 +187,7 @@ class StylePipeline:
         self._style_version = 0
         self._mask: Tensor | None = None
         self._background: StyleStats | None = None
-        self._params = _Params(device, _feature_channels(self.net))
+        self._params = _Params(device, feature_channels(self.net))
         self._synced: tuple[int, float] = (-1, -1.0)
         self.compile_mode = ("default" if compile is True else compile or None) if device.type == "cuda" else None
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
@@ -361,7 +371,7 @@ class StylePipeline:
             return True
         per_px = _ACTIVATION_FACTOR * torch.finfo(self.dtype).bits // 8
         need = batch * h * w * per_px
-        free = _free_memory(self.device)
+        free = free_memory(self.device)
         if self.max_memory_gb is not None:
             free = min(free or 2**62, int(self.max_memory_gb * 2**30))
         if free is None or need <= free:
@@ -377,18 +387,3 @@ class StylePipeline:
             f"a {w}x{h} frame needs about {need / 2**30:.2f} GiB on {self.device} at "
             f"{dtype_name(self.dtype)} but only {free / 2**30:.2f} GiB is free; use a smaller --size "
             "(e.g. --size 1024) or a lower precision")
-
-
-def _feature_channels(net: FastAdaIN) -> int:
-    convs = [m for m in net.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
-    return int(convs[-1].out_channels)
-
-
-def _free_memory(device: torch.device) -> int | None:
-    if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None

@@ -1,0 +1,81 @@
+"""``adain-live bench``: the reference pipeline against ours, per frame size, on one device."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from adain_live import weights
+from adain_live.core.device import PRECISIONS, resolve_device
+from adain_live.core.model import AdaINModel
+from adain_live.engine import bench
+from adain_live.engine.config import parse_sizes
+from adain_live.engine.pipeline import enable_fast_backends, pick_dtype
+from adain_live.errors import UserError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZES = "512x512,1280x720,1920x1080,3840x2160"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``bench``."""
+    p = sub.add_parser(
+        "bench", help="measure FPS and latency of the pipeline against the reference",
+        description="Per size: (a) the reference (pytorch-AdaIN's video loop: fp32, eager, style re-encoded "
+                    "every frame) and (b) our pipeline, uint8 frame in host memory to uint8 frame out. Prints a "
+                    "markdown table; --json writes everything.")
+    p.add_argument("--sizes", default=DEFAULT_SIZES, help=f"WxH,... frame sizes (default {DEFAULT_SIZES})")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="of our pipeline; auto = fp16 on CUDA, bf16 on CPUs with native bf16, else fp32")
+    p.add_argument("--frames", type=int, default=30, help="timed frames per size and pipeline (default 30)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed frames after the first (default 3)")
+    p.add_argument("--batch", type=int, default=1, help="frames per network batch in our pipeline (default 1)")
+    p.add_argument("--model", default="random", metavar="NAME|random",
+                   help=f"random weights of the real shapes (default) or one of: {', '.join(weights.REGISTRY)}")
+    p.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report as JSON")
+    p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the table as markdown")
+    p.add_argument("--no-reference", dest="reference", action="store_false", help="skip pipeline (a)")
+    p.add_argument("--no-quality", dest="quality", action="store_false", help="skip the PSNR agreement check")
+    p.add_argument("--no-compile", dest="compile", action="store_false", help="CUDA: do not torch.compile")
+    p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false", help="CUDA: no CUDA graphs")
+    p.add_argument("--tile", type=int, default=None, help="always process in tiles of this many px (0 = never)")
+    p.add_argument("--max-memory-gb", type=float, default=None,
+                   help="plan as if the device had this much free memory (e.g. 8)")
+    p.set_defaults(run=run)
+
+
+def _config(args: argparse.Namespace) -> bench.BenchConfig:
+    try:
+        sizes = tuple(parse_sizes([s for s in args.sizes.split(",") if s.strip()]))
+        return bench.BenchConfig(sizes=sizes, frames=args.frames, warmup=args.warmup, compile=args.compile,
+                                 cuda_graphs=args.cuda_graphs, batch=args.batch, reference=args.reference,
+                                 quality=args.quality, tile=args.tile, max_memory_gb=args.max_memory_gb)
+    except ValueError as exc:
+        raise UserError(f"bench: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print (and optionally write) its table."""
+    cfg = _config(args)
+    device = resolve_device(args.device)
+    dtype = pick_dtype(device, args.precision)
+    model = AdaINModel.random(seed=0) if args.model == "random" else weights.load_model(args.model)
+    enable_fast_backends(device)
+    report = bench.run(model, device, dtype, cfg, progress=log.info)
+    meta = report["meta"]
+    meta["command"] = "adain-live " + " ".join(sys.argv[1:]) if sys.argv[1:] else "adain-live bench"
+    meta["model"] = args.model
+    table = bench.markdown_table(report)
+    print(table, end="")
+    for path, text in ((args.json, json.dumps(report, indent=2)), (args.markdown, table)):
+        if path is not None:
+            try:
+                path.write_text(text + "\n")
+            except OSError as exc:
+                raise UserError(f"cannot write {path}: {exc.strerror}; choose another path") from None
+    return 0
