@@ -96,14 +96,16 @@ class VideoEncoder:
     """
 
     def __init__(self, container: Any, *, width: int, height: int, time_base: Fraction,
-                 rate: Fraction | None, settings: EncodeSettings) -> None:
+                 rate: Fraction | None, settings: EncodeSettings,
+                 extra_options: dict[str, str] | None = None) -> None:
         self.container, self.width, self.height, self.time_base = container, width, height, time_base
         self.enc_width, self.enc_height = encoded_size(width, height, settings)
         if (self.enc_width, self.enc_height) != (width, height):
             logger.warning("%dx%d is odd and %s needs even sizes for yuv420p: the output is padded to %dx%d "
                            "(use --pix-fmt yuv444p to keep the exact size)",
                            width, height, settings.codec, self.enc_width, self.enc_height)
-        stream = container.add_stream(settings.encoder, rate=rate or Fraction(30), options=settings.options())
+        options = {**settings.options(), **(extra_options or {})}
+        stream = container.add_stream(settings.encoder, rate=rate or Fraction(30), options=options)
         stream.width, stream.height, stream.pix_fmt = self.enc_width, self.enc_height, settings.pix_fmt
         stream.codec_context.time_base = time_base
         stream.time_base = time_base
@@ -140,11 +142,13 @@ class VideoEncoder:
         return packets
 
 
-def open_output(path: Path, *, fragmented: bool = False, fmt: str | None = None) -> Any:
+def open_output(path: Path, *, fragmented: bool = False, fmt: str | None = None,
+                options: dict[str, str] | None = None) -> Any:
     """Open an output container (``fragmented`` MP4 survives a killed process)."""
     quiet_ffmpeg()
-    options = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"} \
-        if fragmented else {}
+    options = dict(options or {})
+    if fragmented:
+        options.update({"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"})
     try:
         return av.open(str(path), mode="w", format=fmt, options=options)
     except (av.error.FFmpegError, ValueError) as exc:
