@@ -42,7 +42,7 @@ class _AudioFeed:
             self._in.close()
             return
         self.src, self.stream = src, out.add_stream_from_template(src)
-        self.tb: Fraction = src.time_base
+        self.tb: Fraction = src.time_base or Fraction(1, 48000)
         # output pts = source pts - origin + base (source time_base); re-based at each loop
         self.origin, self.base, self.end = round(start / self.tb), 0, 0
         self._packets = self._read(seek_to=self.origin)
@@ -70,7 +70,8 @@ class _AudioFeed:
         """Return the audio packets (retimed, for the output) that start before recording time ``seconds``."""
         if self.stream is None:
             return []
-        limit, out = round(seconds / self.tb), []
+        limit = round(seconds / self.tb)
+        out: list[Any] = []
         while True:
             packet = self._held or self._next()
             self._held = None

@@ -19,8 +19,15 @@ class FrameSource(Protocol):
     next :class:`Frame` (RGB uint8) or ``None`` at the end of the stream; ``close()`` is idempotent.
     """
 
-    size: tuple[int, int]
-    fps: float
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frames."""
+        ...
+
+    @property
+    def fps(self) -> float:
+        """Frame rate (nominal for files, reported by the driver for cameras; 0 when unknown)."""
+        ...
 
     def start(self) -> FrameSource:
         """Start the background reader; returns ``self``."""

@@ -87,7 +87,7 @@ def make_test_video(
         pix_fmt = "yuv444p"
     duration = (frames / rate) if pts is None else (pts[-1] + 1) * (time_base or 1 / rate)
     with av.open(str(path), "w") as out:
-        video = out.add_stream(codec, rate=rate)
+        video: Any = out.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = width, height, pix_fmt
         if time_base is not None:
             video.codec_context.time_base = time_base

@@ -75,7 +75,7 @@ def check_encoder(settings: EncodeSettings) -> None:
     """Fail with :class:`MediaError` when the encoder is missing or cannot open (NVENC without a GPU)."""
     quiet_ffmpeg()
     try:
-        ctx = av.CodecContext.create(settings.encoder, "w")
+        ctx: Any = av.CodecContext.create(settings.encoder, "w")
         ctx.width, ctx.height, ctx.pix_fmt = 256, 256, settings.pix_fmt
         ctx.time_base = Fraction(1, 25)
         ctx.options = settings.options()
