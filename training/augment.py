@@ -78,6 +78,11 @@ class ImagePool:
     def __len__(self) -> int:
         return len(self.images)
 
+    def to(self, device: torch.device | str) -> ImagePool:
+        """Move the decoded images to ``device`` (on a GPU, crops are then cut and resized there)."""
+        self.images = [im.to(device) for im in self.images]
+        return self
+
     def crops(
         self, batch: int, crop: int, gen: torch.Generator, scale: tuple[float, float] = (0.5, 1.0)
     ) -> Tensor:
@@ -165,7 +170,7 @@ def augment_styles(
     augmented style, so any augmentation is a new, consistent training style.
     """
     b = images.shape[0]
-    flip = torch.rand(b, generator=gen) < 0.2
+    flip = (torch.rand(b, generator=gen) < 0.2).to(images.device)
     out = torch.where(flip.view(b, 1, 1, 1), images.flip(-2), images)
     apply = (torch.rand(b, generator=gen) < hue_prob).float()
     hue = (torch.rand(b, generator=gen) * 2.0 - 1.0) * max_hue * apply

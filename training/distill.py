@@ -72,6 +72,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--val-count", type=int, default=6, help="content and style images held out to validate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--note", default="", help="free text stored in the manifest")
+    p.add_argument("--status", default="experimental",
+                   help="manifest status, e.g. interim-cpu (undertrained) or gpu (a full device run)")
     return p.parse_args(argv)
 
 
@@ -114,8 +116,9 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(args.seed)
         contents, val_contents = split_holdout(list_images(args.content_dir), args.val_count)
         styles, val_styles = split_holdout(list_images(args.style_dir), args.val_count)
-        self.contents = ImagePool(contents, args.max_side, args.crop)
-        self.styles = ImagePool(styles, args.max_side, args.crop)
+        # GPU-resident pools: at ~30 it/s, cutting crops on the CPU would starve the GPU
+        self.contents = ImagePool(contents, args.max_side, args.crop).to(self.device)
+        self.styles = ImagePool(styles, args.max_side, args.crop).to(self.device)
         self.teacher = load_teacher(args.teacher, self.device)
         self.validation = ValidationSet(val_contents, val_styles, self.teacher, self.device)
         self.state = RunState()
@@ -201,7 +204,7 @@ class Trainer:
         """Manifest fields describing this run (evaluate.py adds the eval-pair metrics)."""
         a = self.args
         return {
-            "name": "adain-live-student",
+            "name": "adain-live-student", "status": a.status,
             "architecture": "AdaIN: normalised-VGG-19 encoder to relu4_1 + decoder",
             "teacher": "MicroAST (Wang et al., AAAI 2023), EndyWon/MicroAST 5a6c9050, MIT",
             "training_command": "python -m training.distill " + shlex.join(sys.argv[1:]),
@@ -231,16 +234,28 @@ def run(trainer: Trainer) -> RunState:
         s.trained_seconds += time.monotonic() - t0
         if s.iteration % a.eval_every == 0:
             t1 = time.monotonic()
-            psnr = trainer.validate_and_export()
+            record(trainer, start, losses)
             eval_cost = time.monotonic() - t1
-            s.history.append({"iteration": s.iteration, "seconds": round(time.monotonic() - start, 1),
-                              "loss": sum(losses) / len(losses), "val_psnr": psnr})
-            write_log(trainer.args.out / "log.csv", s.history[-1])
             losses = []
         if time.monotonic() - last_ckpt > a.checkpoint_every:
             trainer.save_checkpoint()
             last_ckpt = time.monotonic()
+    trainer.save_checkpoint()
+    if not s.history or s.history[-1]["iteration"] != s.iteration:
+        record(trainer, start, losses)
     return s
+
+
+def record(trainer: Trainer, start: float, losses: list[float]) -> None:
+    """Validate (exporting a new best), then log iteration, wall time, it/s, mean loss and PSNR."""
+    s = trainer.state
+    last = s.history[-1] if s.history else {"iteration": s.iteration - len(losses), "seconds": 0.0}
+    now = round(time.monotonic() - start, 1)
+    rate = (s.iteration - last["iteration"]) / max(now - last["seconds"], 1e-6)
+    psnr = trainer.validate_and_export()
+    s.history.append({"iteration": s.iteration, "seconds": now, "it_per_s": rate,
+                      "loss": sum(losses) / len(losses) if losses else float("nan"), "val_psnr": psnr})
+    write_log(trainer.args.out / "log.csv", s.history[-1])
 
 
 def write_log(path: Path, row: dict[str, float]) -> None:
@@ -272,9 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     state = run(trainer)
-    trainer.save_checkpoint()
-    if not state.history or state.history[-1]["iteration"] != state.iteration:
-        trainer.validate_and_export()
     log.info("done: %d iterations, best validation PSNR %.2f dB at %d; export in %s", state.iteration,
              state.best_psnr, state.best_iteration, args.out / "export")
     return 0
