@@ -183,6 +183,7 @@ class StylePipeline:
         self.preserve_color = False
         self.tile, self.max_memory_gb = tile, max_memory_gb
         self._auto_tile = 1024
+        self._plans: dict[tuple[object, ...], bool] = {}
         self._style: StyleStats | None = None
         self._style_version = 0
         self._mask: Tensor | None = None
@@ -316,7 +317,10 @@ class StylePipeline:
         self._check_style()
         start = time.perf_counter()
         key = self._key(arr.shape)
-        tiled = self._check_memory(*key.proc, batch=key.shape[0])
+        plan = (*key.proc, key.shape[0], self.tile, self.max_memory_gb)
+        tiled = self._plans.get(plan)
+        if tiled is None:  # decided once per size: no memory query (a driver call) per frame
+            tiled = self._plans[plan] = self._check_memory(*key.proc, batch=key.shape[0])
         if self._mask is not None or tiled:
             path = "masked" if self._mask is not None else "tiled"
             return _Ticket(start, path, result=self._slow_path(arr, key, tiled))

@@ -6,6 +6,7 @@ import torch
 
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
+from adain_live.engine import pipeline as pipeline_module
 from adain_live.engine.pipeline import (
     StylePipeline,
     pick_dtype,
@@ -98,25 +99,39 @@ def test_timing_and_paths(pipe: StylePipeline) -> None:
     assert pipe.last_timing.path == "masked"
 
 
-def test_forced_tiles_match_untiled() -> None:
-    frames = _frames(1, 150, 200, seed=4)
-    plain = StylePipeline(AdaINModel.random(seed=5), CPU, tile=0)
-    tiled = StylePipeline(AdaINModel.random(seed=5), CPU, tile=64)
-    for p in (plain, tiled):
-        p.set_style(_style(1))
-    out = tiled.process_batch(frames)
-    assert tiled.last_timing is not None and tiled.last_timing.path == "tiled"
-    assert _close(out, plain.process_batch(frames)) >= 0.999
+@pytest.fixture()
+def tile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record the tile size of tiled frames; run them untiled (tiled maths is tested in test_fast)."""
+    calls: list[int] = []
+
+    def spy(net, x, mean, std, alpha, tile, preserve_color=False):  # type: ignore[no-untyped-def]
+        calls.append(tile)
+        return net(x, mean, std, alpha, preserve_color)
+
+    monkeypatch.setattr(pipeline_module, "stylize_tiled", spy)
+    return calls
 
 
-def test_frames_too_large_are_tiled_or_refused() -> None:
-    p = StylePipeline(AdaINModel.random(), CPU, max_memory_gb=0.045, tile=None)
+def test_forced_tiles(tile_calls: list[int]) -> None:
+    p = StylePipeline(AdaINModel.random(seed=5), CPU, tile=64)
     p.set_style(_style(1))
-    p(_frames(1, 250, 250)[0])  # ~61 MB untiled at fp32 > 46 MB: 64 px tiles
-    assert p.last_timing is not None and p.last_timing.path == "tiled"
+    frames = _frames(1, 24, 32)
+    out = p.process_batch(frames)
+    assert tile_calls == [64] and p.last_timing is not None and p.last_timing.path == "tiled"
+    assert _close(out, _reference(frames, _style(1))) >= 0.999
+
+
+def test_frames_too_large_are_tiled_or_refused(tile_calls: list[int]) -> None:
+    p = StylePipeline(AdaINModel.random(), CPU, max_memory_gb=0.037, tile=None)
+    p.set_style(_style(1))
+    p(_frames(1, 200, 200)[0])  # ~41 MB untiled at fp32 > 39.7 MB: the largest tile that fits is 64 px
+    assert tile_calls == [64] and p.last_timing is not None and p.last_timing.path == "tiled"
+    p(_frames(1, 24, 24)[0])
+    assert p.last_timing.path == "eager"
     p.tile = 0
     with pytest.raises(UserError, match=r"needs about .* GiB"):
-        p(_frames(1, 250, 250)[0])
+        p(_frames(1, 200, 200)[0])
+    assert len(tile_calls) == 1
 
 
 def test_errors() -> None:
