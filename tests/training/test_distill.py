@@ -93,6 +93,7 @@ def test_loss_is_zero_for_identical_images_and_counts_gradients() -> None:
                                torch.tensor(0.1), atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 def test_loss_falls_when_overfitting_one_batch() -> None:
     torch.manual_seed(0)
     teacher = MicroAST().eval()
