@@ -229,8 +229,10 @@ class ImageStream:
     def _make_loader(self) -> DataLoader[Tensor]:
         dataset = _CropDataset(self.scan, self.crop, self.resize, self.seed, self.stream)
         extra: dict[str, Any] = {"prefetch_factor": 4, "persistent_workers": False} if self.workers else {}
+        # Own generator: creating the loader's iterator must not draw from the global RNG (exact resume).
         return DataLoader(dataset, batch_size=self.batch, sampler=_CountSampler(self.consumed),
-                          num_workers=self.workers, pin_memory=self.device.type == "cuda", **extra)
+                          num_workers=self.workers, pin_memory=self.device.type == "cuda",
+                          generator=torch.Generator().manual_seed(self.seed), **extra)
 
     def state_dict(self) -> dict[str, int]:
         """Return the stream's whole state: how many samples it has delivered."""

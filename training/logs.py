@@ -48,7 +48,9 @@ def read_log(path: str | os.PathLike[str]) -> tuple[list[str], list[dict[str, fl
         return list(reader.fieldnames or []), rows
 
 
-def _smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
+def _smooth(values: Sequence[float]) -> list[float]:
+    """Exponential moving average, lighter for short curves (0.9 from 50 points on) so it does not lag."""
+    weight = min(0.9, max(0.0, 1.0 - 5.0 / max(len(values), 1)))
     out, acc = [], None
     for v in values:
         acc = v if acc is None else weight * acc + (1 - weight) * v
@@ -162,7 +164,7 @@ class RunLog:
         with self.csv_path.open("a", newline="") as f:
             writer = csv.DictWriter(f, self._columns, extrasaction="ignore")
             writer.writerow({k: _fmt(v) for k, v in row.items()})
-        self._bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()} | {"img/s": f"{images_per_s:.0f}"},
+        self._bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()} | {"img/s": f"{images_per_s:.3g}"},
                               refresh=False)
         if self._tb is not None:
             for k, v in losses.items():

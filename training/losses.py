@@ -15,6 +15,7 @@ from torch import Tensor
 
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import adain, mean_std
+from adain_live.core.vgg import ENCODER_SLICES
 
 
 def content_loss(output_feat: Tensor, target: Tensor) -> Tensor:
@@ -34,6 +35,17 @@ def style_loss(output_feats: Sequence[Tensor], style_feats: Sequence[Tensor]) ->
     return total
 
 
+def encode_layers(model: AdaINModel, image: Tensor) -> list[Tensor]:
+    """Return relu1_1, relu2_1, relu3_1 and relu4_1 of ``image`` (layers indexed one by one: compile-friendly)."""
+    feats: list[Tensor] = []
+    x = image
+    for start, stop in ENCODER_SLICES.values():
+        for i in range(start, stop):
+            x = model.encoder[i](x)
+        feats.append(x)
+    return feats
+
+
 def adain_losses(model: AdaINModel, content: Tensor, style: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Run one training forward pass; return ``(content_loss, style_loss, output)``.
 
@@ -49,10 +61,10 @@ def adain_losses(model: AdaINModel, content: Tensor, style: Tensor) -> tuple[Ten
     """
     n = content.shape[0]
     with torch.no_grad():
-        feats = model.encode_layers(torch.cat([content, style]))
+        feats = encode_layers(model, torch.cat([content, style]))
         style_feats = [f[n:] for f in feats]
         s_mean, s_std = mean_std(style_feats[-1])
         target = adain(feats[-1][:n], s_mean, s_std)
-    output = model.decoder(target.to(model.dtype))
-    out_feats = model.encode_layers(output)
+    output = model.decoder(target)
+    out_feats = encode_layers(model, output)
     return content_loss(out_feats[-1], target), style_loss(out_feats, style_feats), output

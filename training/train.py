@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"],
                    help="autocast dtype; auto: bf16 on CUDA, fp32 on the CPU")
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
+    p.add_argument("--compile-mode", default="default",
+                   choices=["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"],
+                   help="torch.compile mode (reduce-overhead adds CUDA graphs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-every", type=int, default=5000, help="checkpoint every N iterations")
     p.add_argument("--sample-every", type=int, default=1000, help="sample grid every N iterations (0: never)")
@@ -96,6 +100,8 @@ def _check_args(args: argparse.Namespace) -> None:
                         f"{args.crop}, {args.resize})")
     if (args.iterations or 1) < 1 or (args.epochs is not None and args.epochs <= 0):
         raise UserError("--iterations/--epochs must be positive")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0, got {args.seed}")
     if min(args.save_every, args.log_every, args.plot_every) < 1 or args.sample_every < 0:
         raise UserError("--save-every, --log-every and --plot-every must be >= 1, --sample-every >= 0")
     ckpt = args.out / CHECKPOINT_NAME
@@ -106,7 +112,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--resume: no checkpoint in {args.out}; start without --resume")
 
 
-def _setup_backends(device: torch.device) -> None:
+def setup_backends(device: torch.device) -> None:
     """Backend settings for speed (set by the entry point, never at import)."""
     if device.type == "cpu":
         torch.set_flush_denormal(True)  # tiny activations (e.g. an untrained decoder) are 10x slower as denormals
@@ -116,6 +122,32 @@ def _setup_backends(device: torch.device) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
+def train_step(model: AdaINModel, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss_fn: Any,
+               content: torch.Tensor, style: torch.Tensor, amp: torch.dtype | None,
+               weights: tuple[float, float] = (1.0, 10.0)) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step of the decoder; return the detached (content, style) losses without a sync.
+
+    ``loss_fn`` is :func:`training.losses.adain_losses` or its ``torch.compile`` d version; ``amp`` the
+    autocast dtype (None: fp32); ``weights`` the (content, style) loss weights.
+    """
+    if content.is_cuda:
+        content = content.contiguous(memory_format=torch.channels_last)
+        style = style.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(content.device.type, dtype=amp or torch.float32, enabled=amp is not None):
+        loss_c, loss_s, _ = loss_fn(model, content, style)
+    loss = weights[0] * loss_c + weights[1] * loss_s
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+    return loss_c.detach(), loss_s.detach()
+
+
+def make_optimizer(model: AdaINModel, lr: float) -> torch.optim.Adam:
+    """Return Adam over the decoder, fused (one kernel for all parameters) on CUDA."""
+    return torch.optim.Adam(model.decoder.parameters(), lr=lr, fused=model.device.type == "cuda")
+
+
 class DecoderTrainer:
     """Everything one run needs: model, optimizer, data, logs; built from parsed arguments."""
 
@@ -123,13 +155,12 @@ class DecoderTrainer:
         self.args = args
         self.device = resolve_device(args.device)
         self.amp = amp_dtype(args.precision, self.device)
-        _setup_backends(self.device)
+        setup_backends(self.device)
         torch.manual_seed(args.seed)
         self.model = AdaINModel(load_encoder(args.vgg), build_decoder()).to(self.device)
         if self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.opt = torch.optim.Adam(self.model.decoder.parameters(), lr=args.lr,
-                                    fused=self.device.type == "cuda")
+        self.opt = make_optimizer(self.model, args.lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp is torch.float16)
         self.data = self._make_data()
         n_content = len(self.data.content.scan.files)
@@ -137,7 +168,7 @@ class DecoderTrainer:
                       else math.ceil(args.epochs * n_content / args.batch) if args.epochs is not None
                       else 160_000)
         self.iteration = 0
-        self.loss_fn = torch.compile(adain_losses) if args.compile else adain_losses
+        self.loss_fn = torch.compile(adain_losses, mode=args.compile_mode) if args.compile else adain_losses
         self.sample_content = fixed_images(self.data.content.scan, 4, args.crop).to(self.device)
         self.sample_style = fixed_images(self.data.style.scan, 4, args.crop).to(self.device)
 
@@ -165,20 +196,12 @@ class DecoderTrainer:
         """Run one iteration; return the detached (content, style) losses (no host sync)."""
         a = self.args
         content, style = next(self.data)
-        if self.device.type == "cuda":
-            content = content.contiguous(memory_format=torch.channels_last)
-            style = style.contiguous(memory_format=torch.channels_last)
         for group in self.opt.param_groups:
             group["lr"] = lr_at(a.lr, a.lr_decay, self.iteration)
-        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-            loss_c, loss_s, _ = self.loss_fn(self.model, content, style)
-        loss = a.content_weight * loss_c + a.style_weight * loss_s
-        self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.opt)
-        self.scaler.update()
+        losses = train_step(self.model, self.opt, self.scaler, self.loss_fn, content, style, self.amp,
+                            (a.content_weight, a.style_weight))
         self.iteration += 1
-        return loss_c.detach(), loss_s.detach()
+        return losses
 
     @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from safetensors.torch import load_file
 from adain_live.core.checkpoint import load_decoder
 from adain_live.core.model import AdaINModel
 from training.logs import read_log
-from training.train import main
+from training.train import DecoderTrainer, main
 
 
 def _args(dirs: tuple[Path, Path], vgg: Path, out: Path, *extra: str) -> list[str]:
@@ -39,12 +41,25 @@ def test_train_writes_run_folder_and_export_loads_in_app(image_dirs: tuple[Path,
     assert out_img.shape == (1, 3, 30, 34) and torch.isfinite(out_img).all()
 
 
-def test_resume_is_bit_for_bit(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_path: Path) -> None:
+def test_ctrl_c_then_resume_is_bit_for_bit(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     straight, split = tmp_path / "straight", tmp_path / "split"
-    quick = ("--sample-every", "0", "--crop", "24")
-    assert main(_args(image_dirs, vgg_file, straight, "--iterations", "4", *quick)) == 0
-    assert main(_args(image_dirs, vgg_file, split, "--iterations", "2", *quick)) == 0
-    assert main(_args(image_dirs, vgg_file, split, "--iterations", "4", "--resume", *quick)) == 0
+    quick = ("--sample-every", "0", "--crop", "24", "--iterations", "4")
+    assert main(_args(image_dirs, vgg_file, straight, *quick)) == 0
+
+    step = DecoderTrainer.step
+
+    def step_then_ctrl_c(self: DecoderTrainer) -> tuple[torch.Tensor, torch.Tensor]:
+        losses = step(self)
+        if self.iteration == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return losses
+
+    monkeypatch.setattr(DecoderTrainer, "step", step_then_ctrl_c)
+    assert main(_args(image_dirs, vgg_file, split, *quick)) == 130  # stopped after iteration 2, saved
+    assert torch.load(split / "checkpoint.pt", weights_only=True)["iteration"] == 2
+    monkeypatch.setattr(DecoderTrainer, "step", step)
+    assert main(_args(image_dirs, vgg_file, split, *quick, "--resume")) == 0
     a, b = load_file(straight / "decoder.safetensors"), load_file(split / "decoder.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
     rows_a, rows_b = read_log(straight / "log.csv")[1], read_log(split / "log.csv")[1]
@@ -72,3 +87,19 @@ def test_bad_input_is_one_line_exit_2(image_dirs: tuple[Path, Path], vgg_file: P
     assert main(_args(dirs, vgg, out, *extra)) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("extra", [("--precision", "bf16"), ("--precision", "bf16", "--compile"),
+                                   ("--precision", "fp16")])
+def test_gpu_training_paths(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_path: Path,
+                            extra: tuple[str, ...]) -> None:
+    out = tmp_path / "run"
+    args = _args(image_dirs, vgg_file, out, "--iterations", "3", "--device", "cuda", *extra)
+    assert main(args) == 0
+    _, rows = read_log(out / "log.csv")
+    assert len(rows) == 3 and all(r["content"] > 0 and r["style"] > 0 for r in rows)
+    assert main([*args, "--iterations", "4", "--resume"]) == 0  # resumes on the GPU (fused Adam state, CUDA RNG)
+    assert torch.isfinite(torch.stack([v.float().sum() for v in load_decoder(out / "decoder.safetensors")
+                                       .state_dict().values()])).all()
