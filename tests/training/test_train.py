@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from adain_live.core.checkpoint import load_decoder
 from adain_live.core.model import AdaINModel
 from training.logs import read_log
-from training.train import DecoderTrainer, main
+from training.train import DecoderTrainer, build_parser, lr_at, main
 
 
 def _args(dirs: tuple[Path, Path], vgg: Path, out: Path, *extra: str) -> list[str]:
@@ -103,3 +103,11 @@ def test_gpu_training_paths(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_p
     assert main([*args, "--iterations", "4", "--resume"]) == 0  # resumes on the GPU (fused Adam state, CUDA RNG)
     assert torch.isfinite(torch.stack([v.float().sum() for v in load_decoder(out / "decoder.safetensors")
                                        .state_dict().values()])).all()
+
+
+def test_epochs_count_content_images(image_dirs: tuple[Path, Path], vgg_file: Path, tmp_path: Path) -> None:
+    args = build_parser().parse_args(_args(image_dirs, vgg_file, tmp_path / "run", "--epochs", "2"))
+    trainer = DecoderTrainer(args)
+    assert trainer.total == 5  # ceil(2 epochs * 5 readable content images / batch 2)
+    assert [g["lr"] for g in trainer.opt.param_groups] == [2e-4]
+    assert lr_at(1e-4, 5e-5, 20_000) == pytest.approx(5e-5)
