@@ -68,15 +68,16 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
     """Restore RNG states saved by :func:`rng_state` (CUDA states only if the device count matches)."""
-    torch.random.set_rng_state(state["torch"])
+    # .cpu(): a checkpoint loaded with map_location="cuda" has these byte tensors on the GPU
+    torch.random.set_rng_state(state["torch"].cpu())
     n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+    np.random.set_state(("MT19937", n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"],
                          n["cached_gaussian"]))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     cuda = state.get("cuda")
     if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
+        torch.cuda.set_rng_state_all([t.cpu() for t in cuda])
 
 
 def _unwrap(obj: Any) -> Any:

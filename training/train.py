@@ -289,10 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             trainer.data.close()
         print(f"decoder: {args.out / DECODER_NAME} (iteration {trainer.iteration})")
         return 0 if completed else 130
-    except UserError as exc:
+    except (UserError, torch.cuda.OutOfMemoryError) as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        msg = (f"out of GPU memory at --batch {args.batch} --crop {args.crop}; lower them (or drop --compile)"
+               if isinstance(exc, torch.cuda.OutOfMemoryError) else str(exc))
+        print(f"error: {msg}", file=sys.stderr)
         return 2
 
 
