@@ -7,6 +7,9 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from adain_live import weights
 from adain_live.core.device import PRECISIONS, resolve_device
@@ -44,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-compile", dest="compile", action="store_false", help="CUDA: do not torch.compile")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false", help="CUDA: no CUDA graphs")
     p.add_argument("--tile", type=int, default=None, help="always process in tiles of this many px (0 = never)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--max-memory-gb", type=float, default=None,
                    help="plan as if the device had this much free memory (e.g. 8)")
     p.set_defaults(run=run)
@@ -66,16 +70,22 @@ def run(args: argparse.Namespace) -> int:
     dtype = pick_dtype(device, args.precision)
     model = AdaINModel.random(seed=0) if args.model == "random" else weights.load_model(args.model)
     enable_fast_backends(device)
-    report = bench.run(model, device, dtype, cfg, progress=log.info)
-    meta = report["meta"]
-    meta["command"] = "adain-live " + " ".join(sys.argv[1:]) if sys.argv[1:] else "adain-live bench"
-    meta["model"] = args.model
-    table = bench.markdown_table(report)
-    print(table, end="")
-    for path, text in ((args.json, json.dumps(report, indent=2)), (args.markdown, table)):
-        if path is not None:
-            try:
-                path.write_text(text + "\n")
-            except OSError as exc:
-                raise UserError(f"cannot write {path}: {exc.strerror}; choose another path") from None
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    command = "adain-live " + " ".join(sys.argv[1:]) if sys.argv[1:] else "adain-live bench"
+
+    def save(report: dict[str, Any]) -> None:  # after every size, so a run cut short keeps its rows
+        report["meta"].update(command=command, model=args.model)
+        for path, text in ((args.json, json.dumps(report, indent=2)), (args.markdown, bench.markdown_table(report))):
+            if path is not None:
+                try:
+                    path.write_text(text + "\n")
+                except OSError as exc:
+                    raise UserError(f"cannot write {path}: {exc.strerror}; choose another path") from None
+
+    report = bench.run(model, device, dtype, cfg, progress=log.info, on_update=save)
+    save(report)
+    print(bench.markdown_table(report), end="")
     return 0

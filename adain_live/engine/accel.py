@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -96,7 +97,7 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
     static_in = torch.zeros(key.shape, dtype=torch.uint8, device=device)
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side), torch.inference_mode():
+    with torch.cuda.stream(side), torch.inference_mode(), _recompile_headroom():
         for _ in range(2):  # compile + autotune, then one clean run before capture
             step(static_in)
     side.synchronize()
@@ -113,6 +114,18 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
 
     replay.graph = graph  # type: ignore[attr-defined]  # keeps the graph (and its memory pool) alive
     return replay
+
+
+def _recompile_headroom() -> contextlib.AbstractContextManager[object]:
+    """Raise dynamo's per-code-object recompile limit while a runner builds.
+
+    Every runner compiles the same ``fn`` code (one cache entry per frame shape and pipeline); past the
+    default limit of 8 a new shape would silently stay eager.
+    """
+    import torch._dynamo.config as dynamo_config
+
+    name = "recompile_limit" if hasattr(dynamo_config, "recompile_limit") else "cache_size_limit"
+    return dynamo_config.patch(name, 256)
 
 
 class RunnerCache:
@@ -167,6 +180,16 @@ class RunnerCache:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+@dataclass
+class Ticket:
+    """A submitted batch: its start time and path, and either its result or its CUDA I/O slot."""
+
+    start: float
+    path: str
+    result: np.ndarray | None = None
+    slot: int | None = None
 
 
 @dataclass

@@ -217,10 +217,12 @@ def agreement(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: 
 
 
 def run(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: BenchConfig,
-        progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
-    """Run the whole benchmark; returns a JSON-ready report."""
+        progress: Callable[[str], None] = lambda _m: None,
+        on_update: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the whole benchmark; returns a JSON-ready report (also passed to ``on_update`` after each size)."""
     style = style_images(1, cfg.style_size)[0][1]
-    rows = []
+    rows: list[dict[str, Any]] = []
+    report: dict[str, Any] = {"meta": _meta(device, dtype, cfg), "results": rows}
     for w, h in cfg.sizes:
         row: dict[str, Any] = {"size": f"{w}x{h}"}
         if cfg.reference:
@@ -232,10 +234,13 @@ def run(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: BenchC
         if cfg.reference:
             row["ratio"] = ours.fps / row["reference"]["fps"]
         rows.append(row)
-    report: dict[str, Any] = {"meta": _meta(device, dtype, cfg), "results": rows}
+        if on_update is not None:
+            on_update(report)
     if cfg.quality and dtype != torch.float32:
         progress(f"agreement {dtype_name(dtype)} vs fp32")
         report["agreement"] = agreement(model, device, dtype, cfg)
+        if on_update is not None:
+            on_update(report)
     return report
 
 

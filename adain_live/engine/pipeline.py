@@ -13,6 +13,7 @@ graph (``cuda_graphs``), and frames move through pinned, double-buffered copies 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from adain_live.engine.accel import (
     FrameKey,
     Runner,
     RunnerCache,
+    Ticket,
     _Params,
     feature_channels,
     float_to_u8,
@@ -42,7 +44,7 @@ from adain_live.engine.accel import (
 from adain_live.errors import UserError
 
 __all__ = ["FrameTiming", "StylePipeline", "enable_fast_backends", "pick_dtype", "processing_size",
-           "recommended_size", "resize", "to_tensor", "to_uint8"]
+           "recommended_size", "recommended_threads", "resize", "to_tensor", "to_uint8"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,17 @@ def recommended_size(device: torch.device, threads: int | None = None) -> int:
     return 256 if n <= 4 else 384 if n <= 12 else 512
 
 
+def recommended_threads(cores: int | None = None) -> int:
+    """CPU threads for the network in a live app: all cores but one, left for capture, encoding and the GUI.
+
+    On a busy machine OpenMP threads that outnumber free cores spin against each other: measured on 2 shared
+    cores, 2 threads were 3-30x *slower* than 1 (see ``benchmarks/RESULTS.md``). Apply with
+    ``torch.set_num_threads`` from the entry point.
+    """
+    n = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, n - 1)
+
+
 def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     """Resolve ``precision`` like :func:`adain_live.core.device.resolve_dtype`, with a faster CPU default.
 
@@ -128,16 +141,6 @@ class FrameTiming:
     h2d_ms: float | None = None
     compute_ms: float | None = None
     d2h_ms: float | None = None
-
-
-@dataclass
-class _Ticket:
-    """A submitted batch: its start time and path, and either its result or its CUDA I/O slot."""
-
-    start: float
-    path: str
-    result: np.ndarray | None = None
-    slot: int | None = None
 
 
 class StylePipeline:
@@ -256,7 +259,7 @@ class StylePipeline:
 
         On CUDA two batches are in flight: the copies of one overlap the compute of the other.
         """
-        pending: _Ticket | None = None
+        pending: Ticket | None = None
         for batch in batches:
             arr = _stack(batch)
             ticket = self._submit(arr)
@@ -312,7 +315,7 @@ class StylePipeline:
         p, fmt = self._params, self.memory_format
         return lambda u8: frame_forward(self.net, u8, p.mean, p.std, p.alpha, key, fmt)
 
-    def _submit(self, arr: np.ndarray) -> _Ticket:
+    def _submit(self, arr: np.ndarray) -> Ticket:
         """Start one batch. On CUDA's fast path it is only queued; other paths finish here."""
         self._check_style()
         start = time.perf_counter()
@@ -323,23 +326,23 @@ class StylePipeline:
             tiled = self._plans[plan] = self._check_memory(*key.proc, batch=key.shape[0])
         if self._mask is not None or tiled:
             path = "masked" if self._mask is not None else "tiled"
-            return _Ticket(start, path, result=self._slow_path(arr, key, tiled))
+            return Ticket(start, path, result=self._slow_path(arr, key, tiled))
         runner = self._runners.get(key) if (self.compile_mode or self.cuda_graphs) else None
         path = "eager" if runner is None else "fast"
         run = runner or self._eager(key)
         if self.device.type != "cuda":
             with torch.inference_mode():
                 self._sync_params()
-                return _Ticket(start, path, result=run(torch.from_numpy(arr)).contiguous().numpy())
+                return Ticket(start, path, result=run(torch.from_numpy(arr)).contiguous().numpy())
         out_shape = (key.shape[0], *key.out, 3)
         io = self._io
         if io is None or io.in_shape != arr.shape or io.out_shape != out_shape:
             if io is not None:
                 torch.cuda.synchronize(self.device)  # the old buffers may still be in use by queued copies
             io = self._io = CudaIO(self.device, arr.shape, out_shape)
-        return _Ticket(start, path, slot=io.submit(arr, run, self._sync_params))
+        return Ticket(start, path, slot=io.submit(arr, run, self._sync_params))
 
-    def _collect(self, ticket: _Ticket) -> np.ndarray:
+    def _collect(self, ticket: Ticket) -> np.ndarray:
         timing: dict[str, float] = {}
         if ticket.result is not None:
             result = ticket.result

@@ -11,6 +11,7 @@ from adain_live.engine.pipeline import (
     StylePipeline,
     pick_dtype,
     recommended_size,
+    recommended_threads,
     to_tensor,
     to_uint8,
 )
@@ -157,5 +158,6 @@ def test_recommended_size_and_dtype() -> None:
     assert recommended_size(torch.device("cuda")) == 0
     assert recommended_size(CPU, threads=2) == 256
     assert recommended_size(CPU, threads=32) == 512
+    assert recommended_threads(1) == 1 and recommended_threads(2) == 1 and recommended_threads(8) == 7
     assert pick_dtype(CPU, "fp32") == torch.float32
     assert pick_dtype(CPU, "auto") in (torch.float32, torch.bfloat16)
