@@ -225,11 +225,23 @@ class DecoderTrainer:
         return path
 
 
+def _log_row(runlog: RunLog, args: argparse.Namespace, it: int, sums: torch.Tensor, count: int,
+             seconds: float) -> None:
+    """Append the mean losses of the last ``count`` iterations (the only host sync of the loop)."""
+    lc, ls = (sums / count).tolist()
+    if not (math.isfinite(lc) and math.isfinite(ls)):
+        raise UserError(f"the loss became {lc + ls} at iteration {it}; lower --lr, or use --precision fp32, "
+                        "and --resume from the last checkpoint")
+    total = args.content_weight * lc + args.style_weight * ls
+    runlog.log(it, {"content": lc, "style": ls, "total": total}, lr=lr_at(args.lr, args.lr_decay, it - 1),
+               images_per_s=count * args.batch / max(seconds, 1e-9))
+
+
 def run(trainer: DecoderTrainer, progress: bool = True) -> bool:
     """Train until the last iteration or a Ctrl-C; save and export either way. Return True if completed."""
     a, t = trainer.args, trainer
     sums = torch.zeros(2, device=t.device)
-    count, tick = 0, time.perf_counter()
+    count, tick, side = 0, time.perf_counter(), 0.0  # side: seconds spent on samples/checkpoints
     title = f"{a.out.name}: batch {a.batch}, crop {a.crop}, style weight {a.style_weight:g}"
     runlog = RunLog(a.out, t.total, t.iteration, plot_every=a.plot_every, progress=progress, title=title)
     with runlog, StopOnInterrupt() as stop:
@@ -239,21 +251,16 @@ def run(trainer: DecoderTrainer, progress: bool = True) -> bool:
             runlog.step()
             it = t.iteration
             if it % a.log_every == 0 or it == t.total:
-                lc, ls = (sums / count).tolist()  # the only host sync, every --log-every iterations
-                if not (math.isfinite(lc) and math.isfinite(ls)):
-                    raise UserError(f"the loss became {lc + ls} at iteration {it}; lower --lr, or use "
-                                    "--precision fp32, and --resume from the last checkpoint")
-                elapsed, tick = time.perf_counter() - tick, time.perf_counter()
-                total = a.content_weight * lc + a.style_weight * ls
-                runlog.log(it, {"content": lc, "style": ls, "total": total},
-                           lr=lr_at(a.lr, a.lr_decay, it - 1),
-                           images_per_s=count * a.batch / elapsed)
+                now = time.perf_counter()
+                _log_row(runlog, a, it, sums, count, now - tick - side)
                 sums.zero_()
-                count = 0
+                count, tick, side = 0, now, 0.0
+            t0 = time.perf_counter()
             if a.sample_every and (it % a.sample_every == 0 or it == t.total):
                 runlog.save_samples(it, t.sample_grid())
             if it % a.save_every == 0 and it < t.total:
                 t.save()
+            side += time.perf_counter() - t0
         t.save()
         if stop.requested:
             runlog.write(f"interrupted: saved {a.out / CHECKPOINT_NAME} at iteration {t.iteration}; "
