@@ -77,7 +77,8 @@ def _stack(images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
     arr = images if isinstance(images, np.ndarray) and images.ndim == 4 else np.stack(list(images))
     if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
         raise ValueError(f"frames must be RGB uint8 (H, W, 3), got {arr.dtype} {arr.shape[1:]}")
-    return np.ascontiguousarray(arr)
+    # torch.from_numpy warns on read-only arrays (e.g. np.asarray of a Pillow image): copy those.
+    return np.require(arr, requirements=("C_CONTIGUOUS", "WRITEABLE"))
 
 
 def recommended_size(device: torch.device, threads: int | None = None) -> int:
