@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from adain_live.core.vgg import build_decoder, build_vgg
+from adain_live.core.model import AdaINModel
+from adain_live.core.vgg import build_vgg
 
 
 @pytest.fixture(autouse=True)
@@ -20,16 +21,14 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def canonical_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Random-weight ``vgg_normalised.pth`` (full VGG-19) and ``decoder.pth`` in pytorch-AdaIN's layout.
 
-    The decoder's last layer is scaled so outputs span [0, 1] instead of sitting near a constant.
+    He-initialised (:meth:`AdaINModel.random`) so outputs vary instead of sitting near a constant; the VGG layers
+    past relu4_1, which the encoder never uses, keep PyTorch's default init.
     """
     d = tmp_path_factory.mktemp("canonical")
     torch.manual_seed(1234)
-    vgg, dec = build_vgg(), build_decoder()
-    with torch.no_grad():
-        for m in dec.modules():
-            if isinstance(m, torch.nn.Conv2d):
-                m.weight.mul_(2.0)
-        dec[-1].bias.fill_(0.5)
+    model = AdaINModel.random(seed=1234)
+    vgg = build_vgg()
+    vgg.load_state_dict({**vgg.state_dict(), **model.encoder.state_dict()})
     torch.save(vgg.state_dict(), d / "vgg_normalised.pth")
-    torch.save(dec.state_dict(), d / "decoder.pth")
+    torch.save(model.decoder.state_dict(), d / "decoder.pth")
     return d / "vgg_normalised.pth", d / "decoder.pth"

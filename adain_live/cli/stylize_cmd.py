@@ -49,11 +49,15 @@ def run(args: argparse.Namespace) -> int:
         args.output = args.output or DEMO_OUTPUT
     cfg = style_config(args)
     inputs = collect_inputs(args.inputs)
+    if not args.style:
+        raise UserError("no style given; add -s STYLE_IMAGE (repeat for several styles), or try --demo")
     if args.mask is not None and len(args.style) != 2:
         raise UserError("--mask needs exactly two styles: -s FOREGROUND -s BACKGROUND")
     blended = cfg.mix is not None or args.mask is not None or len(args.style) == 1
     style_names = ["mix" if cfg.mix else Path(args.style[0]).stem] if blended else [s.stem for s in args.style]
     jobs = plan_outputs(inputs, style_names, args.output)
+    if len(jobs) > 1 or jobs[0][2] != args.output:
+        _make_folder(args.output)
     pipe = build_pipeline(args, cfg, output_size="processing")
     stats = load_styles(pipe, list(args.style), cfg.style_size)
     if args.mask is not None:
@@ -97,6 +101,13 @@ def stylize_file(pipe: StylePipeline, src: Path, dst: Path) -> None:
     if alpha is not None and alpha.shape != out.shape[:2]:
         alpha = np.asarray(Image.fromarray(alpha).resize((out.shape[1], out.shape[0]), Image.BILINEAR))
     write_image(dst, out, alpha)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create output folder {folder} ({exc.strerror}); choose another -o") from None
 
 
 def collect_inputs(items: list[Path]) -> list[Path]:
