@@ -30,10 +30,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
         raise WeightsError(f"weights file not found: {p}; check the path or run `adain-live weights list`")
     if p.stat().st_size == 0:
         raise WeightsError(f"weights file {p} is empty; download or export it again")
-    if p.suffix == ".safetensors":
-        state = _read_safetensors(p)
-    else:
-        state = _read_torch(p)
+    state: object = _read_safetensors(p) if p.suffix == ".safetensors" else _read_torch(p)
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(

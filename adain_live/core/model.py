@@ -42,11 +42,13 @@ class AdaINModel(nn.Module):
             for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
                 fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
                 conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
-                conv.bias.zero_()
+                if conv.bias is not None:
+                    conv.bias.zero_()
             last = model.decoder[-1]
             assert isinstance(last, nn.Conv2d)
             last.weight.mul_(0.1)
-            last.bias.fill_(0.5)
+            if last.bias is not None:
+                last.bias.fill_(0.5)
         return model
 
     @property

@@ -42,10 +42,10 @@ def build_vgg() -> nn.Sequential:
     """Return the full normalised VGG-19 (53 modules, up to relu5_4) with random weights."""
     layers: list[nn.Module] = [nn.Conv2d(3, 3, kernel_size=1)]
     for item in _VGG_PLAN:
-        if item == "M":
+        if isinstance(item, str):
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True))
         else:
-            cin, cout = item  # type: ignore[misc]
+            cin, cout = item
             layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, kernel_size=3), nn.ReLU()]
     return nn.Sequential(*layers)
 
@@ -61,10 +61,10 @@ def build_decoder() -> nn.Sequential:
     last = len([p for p in _DECODER_PLAN if p != "U"]) - 1
     conv_index = 0
     for item in _DECODER_PLAN:
-        if item == "U":
+        if isinstance(item, str):
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
             continue
-        cin, cout = item  # type: ignore[misc]
+        cin, cout = item
         layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, kernel_size=3)]
         if conv_index != last:
             layers.append(nn.ReLU())
