@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         if args.threads < 1:
             raise UserError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    command = "adain-live " + " ".join(sys.argv[1:]) if sys.argv[1:] else "adain-live bench"
+    argv = sys.argv[1:] if "bench" in sys.argv[1:] else ["bench", *sys.argv[1:]]
+    command = "adain-live " + " ".join(argv)
 
     def save(report: dict[str, Any]) -> None:  # after every size, so a run cut short keeps its rows
         report["meta"].update(command=command, model=args.model)

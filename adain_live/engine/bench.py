@@ -264,6 +264,8 @@ def _meta(device: torch.device, dtype: torch.dtype, cfg: BenchConfig) -> dict[st
 
 
 def _f(v: object, fmt: str = ".1f") -> str:
+    if isinstance(v, float) and fmt == ".1f" and abs(v) < 10:
+        fmt = ".2f"  # CPU rates are fractions of a frame per second
     return "–" if v is None else format(v, fmt)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -31,7 +33,7 @@ def frames() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def compiled(cuda: torch.device) -> StylePipeline:
+def compiled(cuda: torch.device) -> Iterator[StylePipeline]:
     enable_fast_backends(cuda)
     pipe = StylePipeline(_model(), cuda, torch.float16, compile=True)
     pipe.set_style(_style(1))
