@@ -44,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the table as markdown")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="skip pipeline (a)")
     p.add_argument("--no-quality", dest="quality", action="store_false", help="skip the PSNR agreement check")
-    p.add_argument("--no-compile", dest="compile", action="store_false", help="CUDA: do not torch.compile")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile our pipeline per size (default: on with CUDA, off on the CPU)")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false", help="CUDA: no CUDA graphs")
     p.add_argument("--tile", type=int, default=None, help="always process in tiles of this many px (0 = never)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
@@ -53,10 +54,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=run)
 
 
-def _config(args: argparse.Namespace) -> bench.BenchConfig:
+def _config(args: argparse.Namespace, device: torch.device) -> bench.BenchConfig:
+    compile_ = device.type == "cuda" if args.compile is None else args.compile
     try:
         sizes = tuple(parse_sizes([s for s in args.sizes.split(",") if s.strip()]))
-        return bench.BenchConfig(sizes=sizes, frames=args.frames, warmup=args.warmup, compile=args.compile,
+        return bench.BenchConfig(sizes=sizes, frames=args.frames, warmup=args.warmup, compile=compile_,
                                  cuda_graphs=args.cuda_graphs, batch=args.batch, reference=args.reference,
                                  quality=args.quality, tile=args.tile, max_memory_gb=args.max_memory_gb)
     except ValueError as exc:
@@ -65,8 +67,8 @@ def _config(args: argparse.Namespace) -> bench.BenchConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print (and optionally write) its table."""
-    cfg = _config(args)
     device = resolve_device(args.device)
+    cfg = _config(args, device)
     dtype = pick_dtype(device, args.precision)
     model = AdaINModel.random(seed=0) if args.model == "random" else weights.load_model(args.model)
     enable_fast_backends(device)

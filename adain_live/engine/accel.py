@@ -81,9 +81,10 @@ class _Params:
 
 def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: torch.memory_format,
                 compile_mode: str | None, cuda_graph: bool) -> Runner:
-    """Build (and warm up) the function for ``key``: eager, compiled, and/or captured in a CUDA graph.
+    """Build and warm up the function for ``key``: eager or compiled, on CUDA optionally in a CUDA graph.
 
-    Warm-up and capture run on a side stream of their own; call from any thread.
+    Warm-up (where compilation happens) and capture run here, on a CUDA side stream of their own, so call
+    this from a background thread and the frames in flight are not held up.
     """
     def fn(u8: Tensor) -> Tensor:
         return frame_forward(net, u8, params.mean, params.std, params.alpha, key, memory_format)
@@ -92,17 +93,22 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
     if compile_mode is not None:
         step = torch.compile(fn, mode=None if compile_mode == "default" else compile_mode, dynamic=False)
     device = params.mean.device
-    if device.type != "cuda":
-        return step
     static_in = torch.zeros(key.shape, dtype=torch.uint8, device=device)
+    if device.type != "cuda":
+        with torch.inference_mode(), _recompile_headroom():
+            step(static_in)
+        return step
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side), torch.inference_mode(), _recompile_headroom():
         for _ in range(2):  # compile + autotune, then one clean run before capture
             step(static_in)
     side.synchronize()
-    if not cuda_graph:
-        return step
+    return _capture(step, static_in, side) if cuda_graph else step
+
+
+def _capture(step: Runner, static_in: Tensor, side: torch.cuda.Stream) -> Runner:
+    """Capture ``step`` on ``static_in`` in a CUDA graph; the returned runner copies its input in and replays."""
     graph = torch.cuda.CUDAGraph()
     with torch.inference_mode(), torch.cuda.graph(graph, stream=side, capture_error_mode="thread_local"):
         static_out = step(static_in)

@@ -37,7 +37,7 @@ class BenchConfig:
     sizes: tuple[tuple[int, int], ...] = ((512, 512), (1280, 720), (1920, 1080), (3840, 2160))
     frames: int = 30
     warmup: int = 3
-    compile: bool = True
+    compile: bool = False
     cuda_graphs: bool = True
     batch: int = 1
     reference: bool = True

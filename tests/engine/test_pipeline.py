@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import shutil
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +10,7 @@ import torch
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
 from adain_live.engine import pipeline as pipeline_module
+from adain_live.engine.accel import FrameKey, Runner, RunnerCache
 from adain_live.engine.pipeline import (
     StylePipeline,
     pick_dtype,
@@ -161,3 +165,39 @@ def test_recommended_size_and_dtype() -> None:
     assert recommended_threads(1) == 1 and recommended_threads(2) == 1 and recommended_threads(8) == 7
     assert pick_dtype(CPU, "fp32") == torch.float32
     assert pick_dtype(CPU, "auto") in (torch.float32, torch.bfloat16)
+
+
+def test_runner_cache_builds_in_the_background_and_falls_back_on_failure(caplog: pytest.LogCaptureFixture) -> None:
+    gate = threading.Event()
+
+    def build(key: FrameKey) -> Runner:
+        if key.preserve_color:
+            raise RuntimeError("compiler exploded")
+        gate.wait(5)
+        return lambda u8: u8
+
+    cache = RunnerCache(build)
+    key = FrameKey((1, 8, 8, 3), (8, 8), (8, 8), False)
+    assert cache.get(key) is None  # still building: the caller runs eagerly
+    gate.set()
+    runner = cache.get(key, wait=True)
+    assert runner is not None and cache.get(key) is runner
+    bad = FrameKey((1, 8, 8, 3), (8, 8), (8, 8), True)
+    assert cache.get(bad, wait=True) is None and cache.get(bad) is None
+    assert "compiler exploded" in caplog.text
+    cache.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None, reason="needs a C++ compiler")
+def test_compiled_cpu_path_matches_eager() -> None:
+    eager = StylePipeline(AdaINModel.random(seed=5), CPU)
+    compiled = StylePipeline(AdaINModel.random(seed=5), CPU, compile=True)
+    for p in (eager, compiled):
+        p.set_style(_style(1))
+    frames = _frames(1, 32, 40)
+    compiled.warmup(32, 40, wait=True)
+    out = compiled.process_batch(frames)
+    assert compiled.last_timing is not None and compiled.last_timing.path == "fast"
+    assert _close(out, eager.process_batch(frames)) >= 0.999
+    compiled.close()
