@@ -4,10 +4,9 @@ Per-style work happens once in :meth:`StylePipeline.set_style` (statistics compu
 device); the per-frame call only runs the content path under ``torch.inference_mode()``. This module is the
 one colour/dtype boundary: media hands us RGB uint8 HWC, we return RGB uint8 HWC of the same size.
 
-Speed: frames run through :class:`~adain_live.core.fast.FastAdaIN` (channels_last by default). On CUDA,
-``compile=True`` compiles the per-frame function per frame shape in the background and captures it in a CUDA
-graph (``cuda_graphs``), and frames move through pinned, double-buffered copies on their own streams
-(:mod:`adain_live.engine.accel`). Frames too large for the device's memory are processed in tiles.
+Speed (:mod:`adain_live.engine.accel`): :class:`~adain_live.core.fast.FastAdaIN`, channels_last; per frame
+shape a function compiled in the background (``compile``) and replayed as a CUDA graph; pinned, double-buffered
+copies on their own streams; tiles for frames too large for the device's memory.
 """
 
 from __future__ import annotations
@@ -50,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: Rough peak bytes per processed pixel and per byte of dtype (several 64-channel full-resolution maps).
 _ACTIVATION_FACTOR = 4 * 64
+#: Bytes per pixel of the whole-frame tensors a tiled frame still needs (fp32 in/out copies, AdaIN target).
+_TILED_FRAME_BYTES = 256
 
 
 def processing_size(h: int, w: int, size: int) -> tuple[int, int]:
@@ -385,9 +386,10 @@ class StylePipeline:
             free = min(free or 2**62, int(self.max_memory_gb * 2**30))
         if free is None or need <= free:
             return False
-        # Largest tile (multiple of 64, at most 1024) whose haloed square fits.
-        side = int((free / (batch * per_px)) ** 0.5) - 2 * ENCODER_HALO
-        tile = min(1024, side // 64 * 64)
+        # Tiles still hold whole-frame tensors (input/output copies, the relu4_1 map): ~_TILED_FRAME_BYTES/px.
+        left = free - batch * h * w * _TILED_FRAME_BYTES
+        side = int((max(left, 0) / (batch * per_px)) ** 0.5) - 2 * ENCODER_HALO
+        tile = min(1024, side // 64 * 64)  # the largest tile (multiple of 64) whose haloed square fits
         if allow_tiles and self.tile is None and tile >= 64:
             log.info("a %dx%d frame needs ~%.2f GiB; processing it in %d px tiles", w, h, need / 2**30, tile)
             self._auto_tile = tile

@@ -127,15 +127,15 @@ def test_forced_tiles(tile_calls: list[int]) -> None:
 
 
 def test_frames_too_large_are_tiled_or_refused(tile_calls: list[int]) -> None:
-    p = StylePipeline(AdaINModel.random(), CPU, max_memory_gb=0.037, tile=None)
+    p = StylePipeline(AdaINModel.random(), CPU, max_memory_gb=0.07, tile=None)
     p.set_style(_style(1))
-    p(_frames(1, 200, 200)[0])  # ~41 MB untiled at fp32 > 39.7 MB: the largest tile that fits is 64 px
+    p(_frames(1, 300, 300)[0])  # ~92 MB untiled at fp32 > 75 MB; 75 - 23 MB (whole-frame tensors) fit 64 px tiles
     assert tile_calls == [64] and p.last_timing is not None and p.last_timing.path == "tiled"
     p(_frames(1, 24, 24)[0])
     assert p.last_timing.path == "eager"
     p.tile = 0
     with pytest.raises(UserError, match=r"needs about .* GiB"):
-        p(_frames(1, 200, 200)[0])
+        p(_frames(1, 300, 300)[0])
     assert len(tile_calls) == 1
 
 
