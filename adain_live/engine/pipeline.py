@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from adain_live.core.device import dtype_name
+from adain_live.core.device import dtype_name, resolve_dtype
 from adain_live.core.fast import ENCODER_HALO, FastAdaIN, stylize_tiled
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats, mix_stats
@@ -85,8 +85,8 @@ def _stack(images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
 def recommended_size(device: torch.device, threads: int | None = None) -> int:
     """Processing size (short side) for live video on ``device``: 0 (native) on CUDA, small on the CPU.
 
-    On the CPU one AdaIN pass costs roughly 0.9 µs per pixel per core in bf16 (measured on 2 AVX-512 cores,
-    see ``benchmarks/RESULTS.md``), so 256 px keeps a 2-4 core machine near interactive rates.
+    On the CPU one bf16 AdaIN pass costs ~2 µs per pixel on one AVX-512 core (``benchmarks/RESULTS.md``):
+    256 px (~0.12 MP at 16:9) keeps a 2-4 core machine at a few frames per second.
     """
     if device.type == "cuda":
         return 0
@@ -111,8 +111,6 @@ def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     ``auto`` on the CPU is bf16 where the CPU has native bf16 (AVX512-BF16/AMX: about twice as fast as fp32
     there, with ≥ 40 dB agreement), else fp32.
     """
-    from adain_live.core.device import resolve_dtype
-
     if precision.strip().lower() == "auto" and device.type == "cpu" and _cpu_has_bf16():
         return torch.bfloat16
     return resolve_dtype(device, precision)
