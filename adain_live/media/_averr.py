@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 from pathlib import Path
 
 import av
@@ -13,8 +14,15 @@ _DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
 def quiet_ffmpeg() -> None:
-    """Keep FFmpeg's log to errors so PyAV exceptions carry the real reason (STYLE habit 7)."""
-    av.logging.set_level(av.logging.ERROR)
+    """Keep PyAV's FFmpeg-to-Python log bridge off.
+
+    STYLE habit 7 suggests ``set_level(ERROR)`` for richer exception messages, but that bridge calls into
+    Python from FFmpeg's worker threads and deadlocks with threaded decoding/encoding (PyAV issues #751,
+    #909; reproduced here under pytest's log capture). Exceptions still carry FFmpeg's error string.
+    """
+    if av.logging.get_level() is not None:
+        logging.getLogger(__name__).debug("turning PyAV's log bridge off (deadlocks with codec threads)")
+    av.logging.set_level(None)
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -30,10 +31,10 @@ def _check_file(path: Path) -> None:
         raise MediaError(f"image {path} is empty (0 bytes)")
 
 
-def _too_big(path: Path, width: int, height: int, limit: int) -> MediaError:
-    need_gb = width * height * 4 / 1e9
-    return MediaError(f"image {path} is {width}x{height} ({width * height / 1e6:.0f} MP; decoding needs about "
-                      f"{need_gb:.1f} GB); the limit is {limit / 1e6:.0f} MP: downscale it first")
+def _too_big(path: Path, pixels: int, limit: int, dims: str = "") -> MediaError:
+    what = f"{dims} ({pixels / 1e6:.0f} MP; " if dims else f"{pixels / 1e6:.0f} MP ("
+    return MediaError(f"image {path} is {what}decoding needs about {pixels * 4 / 1e9:.1f} GB); "
+                      f"the limit is {limit / 1e6:.0f} MP: downscale it first")
 
 
 def _to_rgb_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -74,11 +75,12 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> tuple[np.nd
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
             with Image.open(path) as im:
                 if im.width * im.height > max_pixels:
-                    raise _too_big(path, im.width, im.height, max_pixels)
+                    raise _too_big(path, im.width * im.height, max_pixels, f"{im.width}x{im.height}")
                 im.load()
                 return _to_rgb_alpha(ImageOps.exif_transpose(im))
-    except Image.DecompressionBombError as exc:
-        raise MediaError(f"image {path} is too large to decode safely ({exc}); downscale it first") from exc
+    except Image.DecompressionBombError as exc:  # Pillow refuses in open() past ~179 MP; same message
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_big(path, int(found.group(1)) if found else max_pixels + 1, max_pixels) from exc
     except UnidentifiedImageError as exc:
         raise MediaError(f"{path} is not an image Pillow can read (corrupt file or unsupported format)") \
             from exc

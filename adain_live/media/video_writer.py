@@ -146,6 +146,8 @@ def open_output(path: Path, *, fragmented: bool = False, fmt: str | None = None,
                 options: dict[str, str] | None = None) -> Any:
     """Open an output container (``fragmented`` MP4 survives a killed process)."""
     quiet_ffmpeg()
+    if not path.parent.is_dir():
+        raise MediaError(f"cannot write {path}: folder {path.parent} does not exist")
     options = dict(options or {})
     if fragmented:
         options.update({"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"})
