@@ -141,6 +141,8 @@ class CameraSource:
         Returns ``None`` after :meth:`close`. Raises :class:`MediaError` when the camera stops delivering
         (unplugged) or when ``timeout`` seconds pass without a new frame.
         """
+        if self._stop.is_set():
+            return None
         self.start()
         with self._cond:
             ok = self._cond.wait_for(self._fresh_or_done, timeout=timeout)
