@@ -4,7 +4,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
 from adain_live.errors import MediaError
