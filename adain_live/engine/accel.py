@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import threading
@@ -86,6 +87,11 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
     Warm-up (where compilation happens) and capture run here, on a CUDA side stream of their own, so call
     this from a background thread and the frames in flight are not held up.
     """
+    if compile_mode is not None:
+        # Its own copy of the weights: compiling may swap a module's parameters while it traces, and other
+        # threads run the eager network meanwhile (a few tens of MB per shape).
+        net = copy.deepcopy(net)
+
     def fn(u8: Tensor) -> Tensor:
         return frame_forward(net, u8, params.mean, params.std, params.alpha, key, memory_format)
 
@@ -104,7 +110,13 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
         for _ in range(2):  # compile + autotune, then one clean run before capture
             step(static_in)
     side.synchronize()
-    return _capture(step, static_in, side) if cuda_graph else step
+    if not cuda_graph:
+        return step
+    try:
+        return _capture(step, static_in, side)
+    except RuntimeError as exc:  # keep the compiled step: most of the gain, without the graph
+        log.warning("CUDA graph capture for %s failed (%s); using the step without a graph", key.shape, exc)
+        return step
 
 
 def _capture(step: Runner, static_in: Tensor, side: torch.cuda.Stream) -> Runner:
@@ -186,6 +198,17 @@ class RunnerCache:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+@dataclass(frozen=True)
+class FrameTiming:
+    """Timing of the last call: wall time, and on CUDA the event times of each stage (ms)."""
+
+    total_ms: float
+    path: str  # "eager", "fast" (compiled and/or CUDA graph), "tiled" or "masked"
+    h2d_ms: float | None = None
+    compute_ms: float | None = None
+    d2h_ms: float | None = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ ratio (b)/(a); plus the agreement (PSNR) of the low-precision pipeline with fp32
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import os
 import time
@@ -88,6 +89,7 @@ def _timed(fn: Callable[[], object], n: int) -> list[float]:
 
 
 def _reset_peak(device: torch.device) -> None:
+    gc.collect()  # earlier pipelines (and their CUDA graph pools) must not count towards this peak
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.empty_cache()

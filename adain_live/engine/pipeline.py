@@ -15,7 +15,6 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ from adain_live.core.stats import StyleStats, mix_stats
 from adain_live.engine.accel import (
     CudaIO,
     FrameKey,
+    FrameTiming,
     Runner,
     RunnerCache,
     Ticket,
@@ -130,17 +130,6 @@ def _cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-@dataclass(frozen=True)
-class FrameTiming:
-    """Timing of the last call: wall time, and on CUDA the event times of each stage (ms)."""
-
-    total_ms: float
-    path: str  # "eager", "fast" (compiled and/or CUDA graph), "tiled" or "masked"
-    h2d_ms: float | None = None
-    compute_ms: float | None = None
-    d2h_ms: float | None = None
 
 
 class StylePipeline:
@@ -283,8 +272,13 @@ class StylePipeline:
         return time.perf_counter() - start
 
     def close(self) -> None:
-        """Stop the background compiler thread (the pipeline still works eagerly afterwards)."""
+        """Stop the build thread and release runners (CUDA graphs hold memory) and I/O buffers.
+
+        The pipeline still works afterwards; the next frame starts building its fast path again.
+        """
         self._runners.close()
+        self._runners.clear()
+        self._io = None
 
     # --- internals -------------------------------------------------------------------------------------
     def _check_style(self) -> None:
