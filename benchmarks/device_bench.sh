@@ -34,19 +34,19 @@ torch.version.cuda, torch.cuda.get_device_name(0), 'cudnn', torch.backends.cudnn
 
 # (1) The issue's table: reference vs ours, fp16 channels_last, compiled per size in the background + CUDA
 #     graphs + pinned double-buffered copies; fp16-vs-fp32 PSNR on the demo photo with 3 bundled styles.
-step main 220 "${BENCH[@]}" --sizes 512x512,1280x720,1920x1080,3840x2160 --frames 40 \
+step main 250 "${BENCH[@]}" --sizes 512x512,1280x720,1920x1080,3840x2160 --frames 40 \
   --json "$OUT/main.json" --markdown "$OUT/main.md"
 # (2) Eager fp16 channels_last, no compile, no graphs: what the levers add (the issue saw eager fp16 ≈ fp32).
-step eager 35 "${BENCH[@]}" --sizes 1280x720,1920x1080 --frames 20 --no-compile --no-cuda-graphs \
+step eager 30 "${BENCH[@]}" --sizes 1280x720,1920x1080 --frames 20 --no-compile --no-cuda-graphs \
   --no-reference --no-quality --json "$OUT/eager.json" --markdown "$OUT/eager.md"
 # (3) 4K in tiles as on an 8 GB card: peak memory must stay under 8 GiB.
-step tiled4k 35 "${BENCH[@]}" --sizes 3840x2160 --frames 5 --warmup 1 --tile 1024 --max-memory-gb 8 \
+step tiled4k 30 "${BENCH[@]}" --sizes 3840x2160 --frames 5 --warmup 1 --tile 1024 --max-memory-gb 8 \
   --no-compile --no-reference --no-quality --json "$OUT/tiled4k.json" --markdown "$OUT/tiled4k.md"
 # (4) Batch-video path: 4 frames per network batch at 1080p (CUDA graphs, eager kernels).
-step batch4 35 "${BENCH[@]}" --sizes 1920x1080 --batch 4 --frames 10 --no-compile --no-reference \
+step batch4 30 "${BENCH[@]}" --sizes 1920x1080 --batch 4 --frames 10 --no-compile --no-reference \
   --no-quality --json "$OUT/batch4.json" --markdown "$OUT/batch4.md"
 # (5) GPU tests: fp16 ≥ 40 dB, stats once, compiled == eager, graphs follow style/α, no per-frame sync, tiles.
-step gpu_tests 125 "$PY" -m pytest -q -p no:cacheprovider tests/gpu --junitxml="$OUT/gpu_tests.xml"
+step gpu_tests 110 "$PY" -m pytest -q -p no:cacheprovider tests/gpu --junitxml="$OUT/gpu_tests.xml"
 
 # Merge into summary.md and bench.json, and drop the per-step files (the tool brings back 8 files at most).
 "$PY" - "$OUT" <<'PYEOF'
