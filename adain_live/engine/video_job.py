@@ -28,7 +28,15 @@ from adain_live.errors import MediaError
 from adain_live.media._averr import disk_full_error, is_disk_full
 from adain_live.media.audio import AudioCarrier
 from adain_live.media.video_reader import VideoInfo, VideoReader
-from adain_live.media.video_writer import EncodeSettings, VideoEncoder, check_encoder, encoded_size, open_output
+from adain_live.media.video_writer import (
+    VIDEO_SUFFIXES,
+    EncodeSettings,
+    VideoEncoder,
+    check_container,
+    check_encoder,
+    encoded_size,
+    open_output,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +73,9 @@ def _check_paths(src: Path, output: Path, overwrite: bool) -> None:
         raise MediaError(f"{output} already exists: remove it or pass --overwrite")
     if not output.parent.is_dir():
         raise MediaError(f"cannot write {output}: folder {output.parent} does not exist")
+    if output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise MediaError(f"cannot tell the video format from {output.name!r}: end it in "
+                         f"{', '.join(VIDEO_SUFFIXES)}")
 
 
 def restyle_video(src: str | Path, output: str | Path, pipe: BatchStylizer, *,
@@ -115,6 +126,7 @@ def _run(reader: VideoReader, tmp: Path, output: Path, pipe: BatchStylizer, sett
     info = reader.info
     out = open_output(tmp)
     try:
+        check_container(out, output, settings)
         video = VideoEncoder(out, width=info.width, height=info.height, time_base=info.time_base,
                              rate=info.average_rate, settings=settings)
         audio = AudioCarrier(out, reader.audio_streams)

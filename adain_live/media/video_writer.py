@@ -23,6 +23,10 @@ CODECS: dict[str, tuple[str, str, int, dict[str, str]]] = {
     "vp9": ("libvpx-vp9", "crf", 32, {"b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"}),
     "nvenc": ("h264_nvenc", "cq", 23, {"preset": "p4", "rc": "vbr"}),
 }
+#: ``--codec`` name -> the codec family containers list in ``supported_codecs``
+_FAMILY = {"h264": "h264", "h265": "hevc", "vp9": "vp9", "nvenc": "h264"}
+#: output extensions we know how to mux video into
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
 #: encoders that accept odd picture sizes in 4:2:0 (the others need even ones)
 _ODD_OK = {"libvpx-vp9"}
 
@@ -85,6 +89,13 @@ def check_encoder(settings: EncodeSettings) -> None:
         raise MediaError(
             f"encoder {settings.codec} ({settings.encoder}) is not available: {hint}; use --codec h264"
         ) from exc
+
+
+def check_container(container: Any, path: Path, settings: EncodeSettings) -> None:
+    """Fail with :class:`MediaError` when ``container`` cannot hold ``settings.codec`` video."""
+    if _FAMILY[settings.codec] not in container.supported_codecs:
+        raise MediaError(f"{path.suffix or path.name} files cannot hold {settings.codec} video: use another "
+                         f"--codec or an .mp4/.mkv output")
 
 
 class VideoEncoder:

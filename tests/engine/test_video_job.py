@@ -150,6 +150,11 @@ def test_existing_output_needs_overwrite(videos: dict[str, Path], tmp_path: Path
     assert len(_video(out)[0]) == len(VFR_PTS)
     with pytest.raises(MediaError, match="is the input"):
         restyle_video(out, out, Invert(), overwrite=True)
+    with pytest.raises(MediaError, match="cannot tell the video format"):
+        restyle_video(out, tmp_path / "o.txt", Invert())
+    with pytest.raises(MediaError, match="cannot hold h264"):
+        restyle_video(out, tmp_path / "o.webm", Invert())
+    assert _leftovers(tmp_path) == ["o.mp4"]
 
 
 _DISK_FULL_CHILD = """

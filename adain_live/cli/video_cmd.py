@@ -1,0 +1,113 @@
+"""``adain-live video``: re-style video files, keeping their audio and timing."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from tqdm import tqdm
+
+from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, set_styles, style_config
+from adain_live.engine.video_job import Progress, VideoJobResult, restyle_video
+from adain_live.errors import UserError
+from adain_live.media.video_reader import probe_video
+from adain_live.media.video_writer import CODECS, EncodeSettings
+
+log = logging.getLogger(__name__)
+
+_SUFFIX = {"vp9": ".webm"}
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the subcommand."""
+    p = sub.add_parser(
+        "video", help="re-style video files (audio and timing kept)",
+        description="Stylize every frame of one or more videos. The output keeps the input's frame count, "
+                    "timestamps, size and audio (copied; re-encoded only when the container cannot carry it). "
+                    "It is written to a temporary file and renamed at the end.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="video files")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file (one input) or folder (several inputs; created if needed)")
+    p.add_argument("--codec", choices=sorted(CODECS), default="h264",
+                   help="video encoder (default h264; nvenc needs an NVIDIA GPU)")
+    p.add_argument("--crf", type=int, default=None, metavar="Q",
+                   help="quality, lower is better (x264 default 20, x265 24, vp9 32, nvenc CQ 23)")
+    p.add_argument("--pix-fmt", choices=("yuv420p", "yuv444p"), default="yuv420p",
+                   help="yuv420p plays everywhere (odd sizes padded by 1 px); yuv444p keeps odd sizes exact")
+    p.add_argument("--batch", type=int, default=4, help="frames per network batch (default 4)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_style_args(p)
+    add_model_args(p)
+    p.set_defaults(run=run)
+
+
+def plan_outputs(inputs: list[Path], output: Path, codec: str) -> list[tuple[Path, Path]]:
+    """Pair every input with its output path.
+
+    ``output`` is a file for one input (unless it is a folder or has no extension), else a folder.
+    """
+    for path in inputs:
+        if not path.is_file():
+            raise UserError(f"video not found: {path}")
+    if len(inputs) == 1 and not output.is_dir() and output.suffix:
+        return [(inputs[0], output)]
+    if output.exists() and not output.is_dir():
+        raise UserError(f"-o {output} must be a folder when there are {len(inputs)} inputs")
+    output.mkdir(parents=True, exist_ok=True)
+    suffix = _SUFFIX.get(codec, ".mp4")
+    names = [output / f"{p.stem}_styled{suffix}" for p in inputs]
+    if len(set(names)) != len(names):
+        raise UserError("two inputs have the same name; stylize them in separate runs or rename one")
+    return list(zip(inputs, names, strict=True))
+
+
+def _settings(args: argparse.Namespace) -> EncodeSettings:
+    try:
+        return EncodeSettings(codec=args.codec, quality=args.crf, pix_fmt=args.pix_fmt)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``adain-live video``."""
+    if args.batch < 1:
+        raise UserError(f"--batch {args.batch} must be at least 1")
+    cfg = style_config(args)
+    settings = _settings(args)
+    jobs = plan_outputs(list(args.inputs), args.output, args.codec)
+    for src, _dst in jobs:  # a bad input fails here, before the model is loaded
+        probe_video(src)
+    pipe = build_pipeline(args, cfg, output_size="input")
+    set_styles(pipe, args, cfg)
+    for src, dst in jobs:
+        result = _one(src, dst, pipe, settings, args)
+        log.info("%s", summary(result))
+    return 0
+
+
+def _one(src: Path, dst: Path, pipe: object, settings: EncodeSettings, args: argparse.Namespace) -> VideoJobResult:
+    bar: tqdm | None = None
+
+    def progress(p: Progress) -> None:
+        nonlocal bar
+        if bar is None:  # created on the first frame, so an early error prints nothing but itself
+            bar = tqdm(desc=src.name, unit="frame", total=p.total, disable=args.quiet, dynamic_ncols=True)
+        bar.update(p.done - bar.n)
+
+    try:
+        return restyle_video(src, dst, pipe, settings=settings, batch_size=args.batch,  # type: ignore[arg-type]
+                             overwrite=args.overwrite, on_progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def summary(result: VideoJobResult) -> str:
+    """One line about a finished file."""
+    info = result.info
+    w, h = result.encoded_size
+    size = f"{w}x{h}" + ("" if (w, h) == (info.width, info.height) else f" (from {info.width}x{info.height})")
+    audio = f", audio: {len(info.audio_codecs)} stream(s)" if info.audio_codecs else ""
+    return (f"wrote {result.output}: {result.frames} frames, {size}, {result.fps:.1f} fps end to end"
+            f"{audio}" + "".join(f"; {n}" for n in result.audio_notes))
