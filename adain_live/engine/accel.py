@@ -150,11 +150,15 @@ class RunnerCache:
     """Runners per :class:`FrameKey`, built in the background (or now, with ``wait=True``), cached.
 
     ``get`` returns ``None`` while a runner is being built; the caller then runs the eager function. A build
-    that fails is logged once and that key stays eager.
+    that fails is logged once and that key stays eager. At most ``max_ready`` runners are kept (each CUDA
+    graph holds its own memory pool); ``before_evict`` runs before the oldest is dropped (e.g. a device sync,
+    since a graph being replayed must not lose its memory).
     """
 
-    def __init__(self, build: Callable[[FrameKey], Runner]) -> None:
+    def __init__(self, build: Callable[[FrameKey], Runner], max_ready: int = 4,
+                 before_evict: Callable[[], None] = lambda: None) -> None:
         self._build = build
+        self.max_ready, self._before_evict = max_ready, before_evict
         self._ready: dict[FrameKey, Runner | None] = {}
         self._pending: dict[FrameKey, Future[Runner]] = {}
         self._lock = threading.Lock()
@@ -185,6 +189,12 @@ class RunnerCache:
         with self._lock:
             self._ready[key] = runner
             self._pending.pop(key, None)
+            evict = [k for k in self._ready if k != key][: max(0, len(self._ready) - self.max_ready)]
+        if evict:
+            self._before_evict()
+            with self._lock:
+                for k in evict:
+                    self._ready.pop(k, None)
         return runner
 
     def clear(self) -> None:

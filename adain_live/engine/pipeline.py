@@ -185,7 +185,7 @@ class StylePipeline:
         self._synced: tuple[int, float] = (-1, -1.0)
         self.compile_mode = "default" if compile is True else compile or None
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
-        self._runners = RunnerCache(self._build_runner)
+        self._runners = RunnerCache(self._build_runner, before_evict=self._sync_device)
         self._io: CudaIO | None = None
         self.last_ms: float | None = None
         self.last_timing: FrameTiming | None = None
@@ -302,6 +302,10 @@ class StylePipeline:
             p.std.copy_(self._style.std, non_blocking=True)
             p.alpha.fill_(self.alpha)
             self._synced = (self._style_version, self.alpha)
+
+    def _sync_device(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     def _build_runner(self, key: FrameKey) -> Runner:
         return make_runner(self.net, self._params, key, self.memory_format, self.compile_mode, self.cuda_graphs)

@@ -188,6 +188,24 @@ def test_runner_cache_builds_in_the_background_and_falls_back_on_failure(caplog:
     cache.close()
 
 
+def test_runner_cache_keeps_the_newest_runners() -> None:
+    evictions: list[int] = []
+    built: list[FrameKey] = []
+
+    def build(key: FrameKey) -> Runner:
+        built.append(key)
+        return lambda u8: u8
+
+    cache = RunnerCache(build, max_ready=2, before_evict=lambda: evictions.append(1))
+    keys = [FrameKey((1, 8, 8 + i, 3), (8, 8 + i), (8, 8 + i), False) for i in range(3)]
+    for k in keys:
+        assert cache.get(k, wait=True) is not None
+    assert evictions == [1]
+    assert cache.get(keys[2], wait=True) is not None and len(built) == 3  # kept
+    assert cache.get(keys[0], wait=True) is not None and built[-1] == keys[0]  # evicted, so rebuilt
+    cache.close()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None, reason="needs a C++ compiler")
 def test_compiled_cpu_path_matches_eager() -> None:
