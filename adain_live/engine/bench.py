@@ -153,9 +153,11 @@ def bench_reference(model: AdaINModel, device: torch.device, size: tuple[int, in
     _reset_peak(device)
     ref = ReferencePipeline(model, device, style)
     content = to_tensor(content_frame(w, h), torch.device("cpu"), torch.float32)
-    first = _timed(lambda: ref(content), 1)[0]
-    _timed(lambda: ref(content), cfg.warmup)
-    times = _timed(lambda: ref(content), cfg.frames)
+    # As pytorch-AdaIN ships: torch's default cuDNN settings (no autotuning), whatever ours uses.
+    with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=False, allow_tf32=True):
+        first = _timed(lambda: ref(content), 1)[0]
+        _timed(lambda: ref(content), cfg.warmup)
+        times = _timed(lambda: ref(content), cfg.frames)
     result = _summary(times, first, 1)
     result.peak_mib, result.path = _peak_mib(device), "reference"
     return result
