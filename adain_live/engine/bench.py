@@ -168,7 +168,8 @@ def bench_ours(model: AdaINModel, device: torch.device, dtype: torch.dtype, size
     """Time (b) at (width, height) ``size``: first frame, fast-path build, steady state, pipelined stream."""
     w, h = size
     _reset_peak(device)
-    pipe = StylePipeline(model, device, dtype, compile=cfg.compile, cuda_graphs=cfg.cuda_graphs,
+    # A copy: StylePipeline casts the model it is given in place.
+    pipe = StylePipeline(copy.deepcopy(model), device, dtype, compile=cfg.compile, cuda_graphs=cfg.cuda_graphs,
                          tile=cfg.tile, max_memory_gb=cfg.max_memory_gb)
     try:
         pipe.set_style(pipe.style_stats(style))
@@ -207,8 +208,8 @@ def agreement(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: 
     """PSNR of ``dtype`` against fp32 on the demo photo with each of the first bundled styles."""
     content = load_rgb(ASSETS / "demo_content.jpg", cfg.quality_size)
     # Eager: precision is what is measured here (compiled == eager is a GPU test); no compile per image shape.
-    low = StylePipeline(model, device, dtype, cuda_graphs=False)
-    full = StylePipeline(model, device, torch.float32, cuda_graphs=False)
+    low = StylePipeline(copy.deepcopy(model), device, dtype, cuda_graphs=False)
+    full = StylePipeline(copy.deepcopy(model), device, torch.float32, cuda_graphs=False)
     out = []
     try:
         for name, style in style_images(cfg.quality_styles, cfg.style_size):
