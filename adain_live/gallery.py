@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from adain_live.core.stats import StyleStats
 from adain_live.errors import MediaError, UserError
+from adain_live.media.images import read_image
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,6 @@ def model_identity(model: torch.nn.Module) -> str:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    try:
-        from adain_live.media.images import read_image
-    except ImportError:  # media's image I/O not landed yet
-        with Image.open(path) as im:
-            return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
     rgb, _alpha = read_image(path)
     return np.asarray(rgb)
 

@@ -63,16 +63,20 @@ class RateMeter:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._times.append(now)
-            while self._times and now - self._times[0] > self.window_s:
+            # Keep two events beyond the window so rates below 1/window can still be measured.
+            while len(self._times) > 2 and now - self._times[1] > self.window_s:
                 self._times.popleft()
 
     def rate(self, now: float | None = None) -> float:
-        """Events per second in the last window (0 when idle)."""
+        """Events per second over the window; below 1 fps, from the last two events (0 when idle > 5 s)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            recent = [t for t in self._times if now - t <= self.window_s]
+            times = list(self._times)
+        recent = [t for t in times if now - t <= self.window_s]
         if len(recent) < 2:
-            return 0.0
+            recent = times[-2:]
+            if len(recent) < 2 or now - recent[-1] > 5.0:
+                return 0.0
         span = max(recent[-1] - recent[0], 1e-6)
         return (len(recent) - 1) / span
 

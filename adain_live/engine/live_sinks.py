@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
 
 from adain_live.errors import UserError
+from adain_live.media import Recorder
 
 if TYPE_CHECKING:
     from adain_live.engine.runner import LiveResult
@@ -35,31 +36,14 @@ class FrameWriter(Protocol):
         """Finish the file."""
 
 
-#: ``factory(path, (width, height), fps, audio_from)`` → an open writer.
-RecorderFactory = Callable[[Path, tuple[int, int], float, "Path | None"], FrameWriter]
+#: ``factory(path, (width, height), fps, audio_from, audio_start_s)`` → an open writer.
+RecorderFactory = Callable[[Path, tuple[int, int], float, "Path | None", float], FrameWriter]
 
 
-def default_recorder_factory(path: Path, size: tuple[int, int], fps: float,
-                             audio_from: Path | None) -> FrameWriter:
+def default_recorder_factory(path: Path, size: tuple[int, int], fps: float, audio_from: Path | None,
+                             audio_start: float) -> FrameWriter:
     """Open media's fragmented-MP4 :class:`~adain_live.media.Recorder` (audio copied from ``audio_from``)."""
-    from adain_live.media import Recorder
-
-    return _MediaRecorder(Recorder(path, size=size, fps=fps, audio_from=audio_from).start())
-
-
-class _MediaRecorder:
-    """Adapt media's recorder (frames with capture-clock timestamps) to :class:`FrameWriter`."""
-
-    def __init__(self, recorder: Any) -> None:
-        self._rec = recorder
-
-    def write(self, image: np.ndarray, timestamp: float) -> None:
-        from adain_live.media import Frame
-
-        self._rec.write(Frame(image, timestamp, 0))
-
-    def close(self) -> None:
-        self._rec.close()
+    return Recorder(path, size=size, fps=fps, audio_from=audio_from, audio_start=audio_start).start()
 
 
 def _even(n: int) -> int:
@@ -74,14 +58,14 @@ class RecordingJob:
     """
 
     def __init__(self, path: Path, factory: RecorderFactory, *, fps: float = 30.0,
-                 audio_from: Path | None = None, on_error: Callable[[str], None] | None = None,
-                 max_queue: int = 64) -> None:
+                 audio_from: Path | None = None, audio_duration: float | None = None,
+                 on_error: Callable[[str], None] | None = None, max_queue: int = 64) -> None:
         if path.suffix.lower() != ".mp4":
             raise UserError(f"recordings are MP4 files; {path.name} does not end in .mp4")
-        self.path, self.fps, self.audio_from = path, fps, audio_from
+        self.path, self.fps, self.audio_from, self.duration = path, fps, audio_from, audio_duration
         self._factory = factory
         self._on_error = on_error or (lambda m: log.error("%s", m))
-        self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(max_queue)
+        self._queue: queue.Queue[tuple[np.ndarray, float, float] | None] = queue.Queue(max_queue)
         self.started_at = time.monotonic()
         self.frames = 0
         self.dropped = 0
@@ -99,9 +83,15 @@ class RecordingJob:
         if self.error is not None:
             return
         try:
-            self._queue.put_nowait((result.image, result.captured_at))
+            self._queue.put_nowait((result.image, result.captured_at, self._audio_time(result.timestamp)))
         except queue.Full:
             self.dropped += 1
+
+    def _audio_time(self, timestamp: float) -> float:
+        """Position in the audio file of a frame's media time (a looping file's time keeps growing)."""
+        if self.audio_from is None or self.duration is None or self.duration <= 0:
+            return 0.0
+        return timestamp % self.duration
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, finish the file and join the thread."""
@@ -116,10 +106,10 @@ class RecordingJob:
         t0: float | None = None
         try:
             while (item := self._queue.get()) is not None:
-                image, t = item
+                image, t, media_t = item
                 if writer is None:
                     size = (_even(image.shape[1]), _even(image.shape[0]))
-                    writer, t0 = self._factory(self.path, size, self.fps, self.audio_from), t
+                    writer, t0 = self._factory(self.path, size, self.fps, self.audio_from, media_t), t
                 assert size is not None and t0 is not None
                 if (image.shape[1], image.shape[0]) != size:
                     image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -49,6 +49,7 @@ class LiveResult:
     image: np.ndarray
     original: np.ndarray
     index: int
+    timestamp: float
     captured_at: float
     infer_ms: float
     size: int
@@ -58,6 +59,7 @@ class LiveResult:
 class _Captured:
     image: np.ndarray
     index: int
+    timestamp: float
     captured_at: float
 
 
@@ -164,12 +166,13 @@ class LiveRunner:
 
     def _stop_capture(self, timeout: float = 5.0) -> None:
         self._source_stop.set()
-        if self._capture is not None:
-            self._capture.join(timeout)
-            self._capture = None
+        # Close first: that wakes a capture thread blocked in read() (a camera waiting for its next frame).
         if self._source is not None:
             self._source.close()
             self._source = None
+        if self._capture is not None:
+            self._capture.join(timeout)
+            self._capture = None
 
     # --- settings (any thread; applied between frames) ---------------------------------------------------
     def set_style(self, styles: StyleStats | Sequence[StyleStats], weights: Sequence[float] | None = None,
@@ -243,8 +246,9 @@ class LiveRunner:
         with self._lock:
             if self._recording is not None:
                 raise UserError(f"already recording to {self._recording.path}; stop that recording first")
+            info = getattr(self._source, "info", None)  # a FileSource knows its file's duration
             job = RecordingJob(Path(path), self._recorder_factory, fps=fps, audio_from=self.audio_from,
-                               on_error=self._on_error)
+                               audio_duration=getattr(info, "duration", None), on_error=self._on_error)
             self._recording = job
         return job.path
 
@@ -272,7 +276,7 @@ class LiveRunner:
                         self._on_status("the video ended; open it again or choose another source")
                     return
                 image = frame.image
-                self._frames.put(_Captured(image, int(frame.index), time.monotonic()))
+                self._frames.put(_Captured(image, int(frame.index), float(frame.timestamp), time.monotonic()))
         except Exception as exc:  # noqa: BLE001 - any source failure becomes a one-line message
             if not stop.is_set():
                 self._on_error(_one_line(exc, "the video source failed"))
@@ -329,13 +333,13 @@ class LiveRunner:
     def _process(self, cap: _Captured) -> LiveResult | None:
         image = np.ascontiguousarray(cap.image[:, ::-1]) if self._mirror else cap.image
         if self.pipeline.style is None:
-            return LiveResult(image, image, cap.index, cap.captured_at, 0.0, self.pipeline.size)
+            return LiveResult(image, image, cap.index, cap.timestamp, cap.captured_at, 0.0, self.pipeline.size)
         try:
             out = self.pipeline(image)
         except Exception as exc:  # noqa: BLE001 - OOM falls back; anything else is reported once
             self._handle_failure(exc, min(image.shape[:2]))
             return None
-        return LiveResult(out, image, cap.index, cap.captured_at, self.pipeline.last_ms or 0.0,
+        return LiveResult(out, image, cap.index, cap.timestamp, cap.captured_at, self.pipeline.last_ms or 0.0,
                           self.pipeline.size)
 
     def _handle_failure(self, exc: Exception, short_side: int) -> None:

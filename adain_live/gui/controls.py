@@ -63,7 +63,6 @@ class ControlBar(QToolBar):
                                          self.sideBySideToggled)
         self.addSeparator()
         self._build_style_controls()
-        self.addSeparator()
         self._build_output_controls()
         self._last_source = -1
 
@@ -85,22 +84,28 @@ class ControlBar(QToolBar):
         self.addWidget(self.color)
 
     def _build_output_controls(self) -> None:
-        self.pause = self._toggle("Pause", "Freeze the output (Space)", self.pausedToggled)
+        # Output controls live in a second bar (the window puts it under the view, like a player's).
+        self.output = QToolBar("Output", self.parentWidget())
+        self.output.setObjectName("output")
+        self.output.setMovable(False)
+        self.pause = self._toggle("Pause", "Freeze the output (Space)", self.pausedToggled, self.output)
         self.snapshot = QToolButton()
         self.snapshot.setText("Snapshot")
         self.snapshot.setToolTip("Save the current stylized frame as a PNG (full processing resolution)")
         self.snapshot.clicked.connect(self.snapshotRequested)
-        self.addWidget(self.snapshot)
+        self.output.addWidget(self.snapshot)
+        self.output.addSeparator()
         self.record = self._toggle("● Record", "Record the stylized video to MP4 (keeps a video file's audio)",
-                                   self.recordToggled)
+                                   self.recordToggled, self.output)
         self.record_time = QLabel("")
         self.record_time.setStyleSheet("color: #e01e1e; font-weight: bold")
-        self.addWidget(self.record_time)
+        self.output.addWidget(self.record_time)
+        self.output.addSeparator()
         self.vcam = QCheckBox("Virtual camera")
         self.vcam.setEnabled(False)
         self.vcam.setToolTip("checking for a virtual camera…")
         self.vcam.toggled.connect(self.virtualCamToggled)
-        self.addWidget(self.vcam)
+        self.output.addWidget(self.vcam)
 
     def _add_labelled(self, text: str, widget: QWidget) -> None:
         label = QLabel(f" {text} ")
@@ -108,13 +113,13 @@ class ControlBar(QToolBar):
         self.addWidget(label)
         self.addWidget(widget)
 
-    def _toggle(self, text: str, tip: str, signal: pyqtSignal) -> QToolButton:
+    def _toggle(self, text: str, tip: str, signal: pyqtSignal, bar: QToolBar | None = None) -> QToolButton:
         button = QToolButton()
         button.setText(text)
         button.setToolTip(tip)
         button.setCheckable(True)
         button.toggled.connect(signal)
-        self.addWidget(button)
+        (bar or self).addWidget(button)
         return button
 
     # --- sources -----------------------------------------------------------------------------------------

@@ -10,9 +10,6 @@ from typing import Any
 #: Processing sizes offered in the window (short side in pixels; 0 = native).
 SIZES: tuple[tuple[str, int], ...] = (("180p", 180), ("240p", 240), ("360p", 360), ("480p", 480), ("720p", 720),
                                       ("1080p", 1080), ("native", 0))
-#: Default processing size on CPU, where VGG-19 is slow (GPU default: 720p).
-CPU_SIZE = 240
-GPU_SIZE = 720
 
 
 @dataclass(frozen=True)

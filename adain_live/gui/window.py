@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.controls = ControlBar(self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.controls)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.controls.output)
         self.gallery = GalleryDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gallery)
         self.setStatusBar(QStatusBar())
@@ -130,6 +131,9 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, engine: Engine) -> None:
         self.engine = engine
         self.controls.device.setText(f"  {engine.description}  ")
+        if engine.on_cpu and self.options.size is None:
+            self.controls.device.setToolTip("Running on the CPU: a small processing size keeps the view live; "
+                                            "a GPU allows native resolution")
         self.controls.show_size(engine.size)
         self._restore_controls()
         styles = [str(p) for p in self.options.styles] or self.settings.style_paths()
@@ -272,13 +276,13 @@ class MainWindow(QMainWindow):
         if self.engine is None and message.startswith("cannot start"):
             self.view.clear(message)
 
-    def show_status(self, message: str) -> None:
+    def show_status(self, message: str, timeout_ms: int = 8000) -> None:
         """Show a one-line information message in the status bar (a recent error stays visible)."""
         if time.monotonic() - self._error_shown < 6.0:
             log.info("%s", message)
             return
         self.statusBar().setStyleSheet("")
-        self.statusBar().showMessage(message, 8000)
+        self.statusBar().showMessage(message, timeout_ms)
 
     def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt API
         """Stop every thread (finishing an active recording) and save the settings."""

@@ -15,14 +15,14 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from adain_live import weights
-from adain_live.core.device import dtype_name, resolve_device, resolve_dtype
+from adain_live.core.device import dtype_name, resolve_device
 from adain_live.engine import virtualcam
 from adain_live.engine.live_io import SourceSpec, open_live_source
-from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.pipeline import StylePipeline, pick_dtype, recommended_size
 from adain_live.engine.runner import LiveResult, LiveRunner
 from adain_live.errors import UserError
 from adain_live.gallery import StyleGallery, model_identity
-from adain_live.gui.options import CPU_SIZE, GPU_SIZE, AppOptions, size_label
+from adain_live.gui.options import AppOptions, size_label
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,10 @@ class EngineWorker(QObject):
         o = self.options
         try:
             device = resolve_device(o.device)
-            dtype = resolve_dtype(device, o.precision)
+            dtype = pick_dtype(device, o.precision)
             model = o.model_factory() if o.model_factory else weights.load_model(o.model, o.vgg, o.decoder)
             on_cpu = device.type == "cpu"
-            size = o.size if o.size is not None else (CPU_SIZE if on_cpu else GPU_SIZE)
+            size = o.size if o.size is not None else recommended_size(device)
             pipe = StylePipeline(model, device, dtype, size=size, output_size="processing")
         except UserError as exc:
             self.error.emit(f"cannot start: {exc}")

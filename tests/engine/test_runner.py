@@ -10,6 +10,7 @@ import torch
 
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
+from adain_live.engine.live_meter import RateMeter
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.runner import LiveRunner, lower_size
 from adain_live.errors import MediaError
@@ -194,8 +195,8 @@ def test_recording_fixed_size_and_stop(runner, tmp_path):
         def close(self):
             closed.set()
 
-    def factory(path, size, fps, audio_from):
-        assert size == (64, 48) and audio_from == Path("in.mp4")
+    def factory(path, size, fps, audio_from, audio_start):
+        assert size == (64, 48) and audio_from == Path("in.mp4") and audio_start == 0.0  # unknown duration
         return Writer()
 
     runner._recorder_factory = factory
@@ -222,3 +223,14 @@ def test_real_pipeline_stylizes_small_frames():
         assert wait_for(lambda: r.latest() is not None and r.latest().infer_ms > 0, timeout=20)
         assert r.latest().image.shape == (32, 43, 3)
     assert r.threads() == []
+
+
+def test_rate_meter_measures_slow_rates():
+    m = RateMeter(window_s=1.0)
+    for t in (0.0, 2.0, 4.0):
+        m.tick(t)
+    assert m.rate(4.1) == pytest.approx(0.5)
+    assert m.rate(10.0) == 0.0
+    for t in (5.0, 5.1, 5.2, 5.3):
+        m.tick(t)
+    assert m.rate(5.3) == pytest.approx(10.0)

@@ -1,0 +1,50 @@
+"""Start the real app on the current display and save a screenshot of its window.
+
+``python tests/gui/launch_app.py VIDEO OUT.png [--random] [--after S] [--size N] [--side-by-side] [--style K]``
+
+Settings go to a private ``XDG_CONFIG_HOME`` unless one is set, so a run never touches the user's settings.
+Used by ``test_xvfb.py`` and to make ``docs/screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("video")
+    p.add_argument("out", type=Path)
+    p.add_argument("--random", action="store_true", help="random weights instead of the installed model")
+    p.add_argument("--after", type=float, default=8.0)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--side-by-side", action="store_true")
+    p.add_argument("--style", type=int, default=1, help="gallery style to select (1-based)")
+    args = p.parse_args(argv)
+    os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="adain-live-cfg-"))
+
+    from PyQt6.QtCore import QSettings
+    from PyQt6.QtWidgets import QApplication
+
+    from adain_live.assets import bundled_styles
+    from adain_live.core.model import AdaINModel
+    from adain_live.gui.app import run_app
+    from adain_live.gui.options import AppOptions
+
+    QApplication(sys.argv[:1])
+    settings = QSettings("adain-live", "adain-live")
+    settings.setValue("side_by_side", args.side_by_side)
+    styles = bundled_styles()
+    settings.setValue("style", str(styles[args.style - 1].resolve()))
+    settings.sync()
+    opts = AppOptions(source=args.video, size=args.size, device="cpu",
+                      model_factory=(lambda: AdaINModel.random(0)) if args.random else None)
+    return run_app(opts, screenshot=args.out, screenshot_after_s=args.after)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
