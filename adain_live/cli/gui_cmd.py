@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> None:
                    help="folder (or file) of style images for the gallery; repeatable (default: last session's, "
                         "else the bundled styles)")
     p.add_argument("--size", type=int, default=None,
-                   help="processing size of the short side, 0 = native (default: native on a GPU, about 256 on the CPU)")
+                   help="processing size of the short side, 0 = native (default: native on a GPU, ~256 on a CPU)")
     p.add_argument("--style-size", type=int, default=512, help="short side of style images (default 512)")
     p.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot-after", type=float, default=8.0, help=argparse.SUPPRESS)

@@ -108,18 +108,40 @@ def test_recording_is_a_playable_mp4(qtbot, make_window, video, tmp_path):
     assert has_audio  # the source file's audio is kept
 
 
-def test_close_stops_all_threads(qtbot, make_window, video):
+def test_close_stops_all_threads_and_finishes_the_recording(qtbot, make_window, video, tmp_path):
     w = make_window(str(video))
-    wait_frames(qtbot, w, 2)
+    wait_styled(qtbot, w)
     w.start_recording()
     qtbot.waitUntil(lambda: w.worker.recording_elapsed() is not None, timeout=5000)
+    wait_frames(qtbot, w, 5)
     runner = w.engine.runner
     w.close()
     assert all(t.isFinished() for t in w.threads)
     assert runner.threads() == []
     assert not [t.name for t in threading.enumerate() if t.name.startswith("adain-")]
-    assert w.settings.get("size", None, int) is None or True  # closing saved the settings file
     assert w.settings.q.value("source") == str(video)
+    (rec,) = (tmp_path / "out").glob("adain-live-recording-*.mp4")
+    with av.open(str(rec)) as c:
+        assert sum(1 for _ in c.decode(video=0)) >= 3
+
+
+def test_drop_files_on_the_gallery(qtbot, make_window, video, tmp_path):
+    from PIL import Image
+    from PyQt6.QtCore import QMimeData, QPointF, QUrl
+    from PyQt6.QtGui import QDropEvent
+
+    w = make_window(str(video))
+    wait_frames(qtbot, w, 1)
+    extra = tmp_path / "dropped.png"
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(extra)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(extra))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.styles.stylesAdded, timeout=10_000):
+        w.gallery.dropEvent(event)
+    assert w.gallery.paths()[-1] == str(extra.resolve())
+    assert str(extra.resolve()) in w.settings.style_paths()  # remembered for the next run
 
 
 def test_no_camera_says_so_and_offers_a_file(qtbot, make_window):
@@ -152,3 +174,27 @@ def test_controls_reach_the_engine(qtbot, make_window, video, alpha):
     qtbot.waitUntil(lambda: pipe.alpha == alpha and pipe.preserve_color, timeout=5000)
     w.controls.sizeChosen.emit(40)
     qtbot.waitUntil(lambda: w.view.current_image().height() == 40, timeout=FRAME_TIMEOUT)
+
+
+def test_missing_weights_is_a_message_in_the_window(qtbot, tmp_path, monkeypatch, video):
+    from PyQt6.QtCore import QSettings
+
+    from adain_live.gui.options import AppOptions
+    from adain_live.gui.window import MainWindow
+
+    monkeypatch.setenv("ADAIN_LIVE_MODELS", str(tmp_path / "no-models"))
+    monkeypatch.setenv("ADAIN_LIVE_HOME", str(tmp_path / "home"))
+    w = MainWindow(AppOptions(source=str(video), device="cpu"),
+                   QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: "cannot start" in w.view.placeholder, timeout=10_000)
+    assert "adain-live weights" in w.view.placeholder  # says what to do
+    assert not w.controls.vcam.isEnabled()
+    w.close()
+    assert all(t.isFinished() for t in w.threads)
+
+
+def test_virtual_camera_is_disabled_with_a_reason(qtbot, make_window, video):
+    w = make_window(str(video))
+    qtbot.waitUntil(lambda: "virtual camera" in w.controls.vcam.toolTip(), timeout=FRAME_TIMEOUT)
+    assert not w.controls.vcam.isEnabled()  # pyvirtualcam is not installed here
