@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 
 from adain_live import weights
-from adain_live.core.device import PRECISIONS, resolve_device, resolve_dtype
+from adain_live.core.device import PRECISIONS, resolve_device
 from adain_live.core.stats import StyleStats
 from adain_live.engine.config import StyleConfig, parse_mix
-from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.pipeline import StylePipeline, enable_fast_backends, pick_dtype
 from adain_live.errors import UserError
 from adain_live.media.images import read_image
 
@@ -26,7 +26,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--decoder", type=Path, help="decoder weights (decoder.pth or .safetensors); use with --vgg")
     g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     g.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto = fp16 on CUDA, fp32 on CPU; bf16 works on both")
+                   help="auto = fp16 on CUDA; on the CPU bf16 where it has native bf16, else fp32")
 
 
 def add_style_args(parser: argparse.ArgumentParser, *, default_size: int = 512) -> None:
@@ -55,12 +55,20 @@ def style_config(args: argparse.Namespace) -> StyleConfig:
     return cfg
 
 
-def build_pipeline(args: argparse.Namespace, cfg: StyleConfig, output_size: str = "input") -> StylePipeline:
-    """Load the model from --model/--vgg/--decoder and place it on --device at --precision."""
+def build_pipeline(args: argparse.Namespace, cfg: StyleConfig, output_size: str = "input",
+                   fixed_shapes: bool = False) -> StylePipeline:
+    """Load the model from --model/--vgg/--decoder and place it on --device at --precision.
+
+    ``fixed_shapes`` (video: every frame has one size) turns on torch.compile + CUDA graphs on CUDA; for images
+    of many sizes a compile per size would cost more than it saves.
+    """
     device = resolve_device(args.device)
-    dtype = resolve_dtype(device, args.precision)
+    dtype = pick_dtype(device, args.precision)
+    enable_fast_backends(device)
     model = weights.load_model(args.model, args.vgg, args.decoder)
-    pipe = StylePipeline(model, device, dtype, size=cfg.size, output_size=output_size)
+    fast = fixed_shapes and device.type == "cuda"
+    pipe = StylePipeline(model, device, dtype, size=cfg.size, output_size=output_size, compile=fast,
+                         cuda_graphs=fast)
     pipe.alpha = cfg.alpha
     pipe.preserve_color = cfg.preserve_color
     log.debug("pipeline: %s", pipe.describe())

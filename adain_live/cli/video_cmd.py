@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = plan_outputs(list(args.inputs), args.output, args.codec)
     for src, _dst in jobs:  # a bad input fails here, before the model is loaded
         probe_video(src)
-    pipe = build_pipeline(args, cfg, output_size="input")
+    pipe = build_pipeline(args, cfg, output_size="input", fixed_shapes=True)
     set_styles(pipe, args, cfg)
     for src, dst in jobs:
         result = _one(src, dst, pipe, settings, args)
