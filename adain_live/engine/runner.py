@@ -322,12 +322,13 @@ class LiveRunner:
         """Install the style for this frame (mid-fade: interpolated statistics); True if it changed."""
         if self._target is None or not self._style_dirty:
             return False
-        t = 1.0 if self._fade_from is None else (time.monotonic() - self._fade_t0) / self.fade_s
-        if t >= 1.0:
+        start = self._fade_from
+        t = 1.0 if start is None else (time.monotonic() - self._fade_t0) / self.fade_s
+        if start is None or t >= 1.0:
             self.pipeline.set_style(self._target)
             self._fade_from, self._style_dirty = None, False
             return True
-        self.pipeline.set_style([self._fade_from, self._target], [1.0 - t, t])
+        self.pipeline.set_style([start, self._target], [1.0 - t, t])
         return True
 
     def _process(self, cap: _Captured) -> LiveResult | None:

@@ -12,13 +12,20 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from adain_live import weights
 from adain_live.core.device import dtype_name, resolve_device
 from adain_live.engine import virtualcam
 from adain_live.engine.live_io import SourceSpec, open_live_source
-from adain_live.engine.pipeline import StylePipeline, pick_dtype, recommended_size
+from adain_live.engine.pipeline import (
+    StylePipeline,
+    enable_fast_backends,
+    pick_dtype,
+    recommended_size,
+    recommended_threads,
+)
 from adain_live.engine.runner import LiveResult, LiveRunner
 from adain_live.errors import UserError
 from adain_live.gallery import StyleGallery, model_identity
@@ -113,6 +120,9 @@ class EngineWorker(QObject):
             dtype = pick_dtype(device, o.precision)
             model = o.model_factory() if o.model_factory else weights.load_model(o.model, o.vgg, o.decoder)
             on_cpu = device.type == "cpu"
+            if on_cpu:  # leave a core for capture, encoding and the GUI (oversubscribed OpenMP crawls)
+                torch.set_num_threads(recommended_threads())
+            enable_fast_backends(device)
             size = o.size if o.size is not None else recommended_size(device)
             pipe = StylePipeline(model, device, dtype, size=size, output_size="processing")
         except UserError as exc:
@@ -232,3 +242,4 @@ class EngineWorker(QObject):
             self._vcam = None
         if self.runner is not None:
             self.runner.stop()
+            self.runner.pipeline.close()  # its background compile thread and CUDA graphs
