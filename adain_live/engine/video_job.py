@@ -117,7 +117,7 @@ def restyle_video(src: str | Path, output: str | Path, pipe: BatchStylizer, *,
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    logger.info("%s: %d frames in %.1f s (%.1f fps)", output, result.frames, result.seconds, result.fps)
+    logger.debug("%s: %d frames in %.1f s (%.1f fps)", output, result.frames, result.seconds, result.fps)
     return result
 
 

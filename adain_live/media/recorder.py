@@ -85,7 +85,10 @@ class _AudioFeed:
             out.append(packet)
 
     def close(self) -> None:
+        """Close the source file; packets read from it must go first (PyAV frees them with it)."""
         if self.stream is not None:
+            self._held = None
+            self._packets.close()
             self._in.close()
 
 

@@ -46,6 +46,17 @@ def _add_audio(container: Any, codec: str, channels: int) -> Any:
     return stream
 
 
+def _write_frames(out: Any, video: Any, frames: int, pts: Sequence[int] | None,
+                  time_base: Fraction | None) -> None:
+    for i in range(frames):
+        frame = av.VideoFrame.from_ndarray(pattern(video.width, video.height, i), format="rgb24")
+        frame.pts = i if pts is None else pts[i]
+        if time_base is not None:
+            frame.time_base = time_base
+        out.mux(video.encode(frame))
+    out.mux(video.encode(None))
+
+
 def make_test_video(
     path: str | Path,
     *,
@@ -94,13 +105,7 @@ def make_test_video(
         if rotation:
             video.set_display_rotation(rotation)
         tracks = [(_add_audio(out, name, 2), 330.0 * (k + 1)) for k, name in enumerate(audio)]
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(pattern(width, height, i), format="rgb24")
-            frame.pts = i if pts is None else pts[i]
-            if time_base is not None:
-                frame.time_base = time_base
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
+        _write_frames(out, video, frames, pts, time_base)
         for stream, tone in tracks:
             for aframe in _audio_frames(float(duration), tone, 2):
                 out.mux(stream.encode(aframe))

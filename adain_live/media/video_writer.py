@@ -111,6 +111,9 @@ class VideoEncoder:
                  extra_options: dict[str, str] | None = None) -> None:
         self.container, self.width, self.height, self.time_base = container, width, height, time_base
         self.enc_width, self.enc_height = encoded_size(width, height, settings)
+        if settings.codec == "h265" and min(width, height) < 64:
+            # libx265 corrupts its heap on some tiny pictures (seen with 42x30 and 42x66): refuse them.
+            raise MediaError(f"h265 cannot encode {width}x{height} reliably (under 64 px): use --codec h264")
         if (self.enc_width, self.enc_height) != (width, height):
             logger.warning("%dx%d is odd and %s needs even sizes for yuv420p: the output is padded to %dx%d "
                            "(use --pix-fmt yuv444p to keep the exact size)",

@@ -49,12 +49,12 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _video(path: Path) -> tuple[list[int], Fraction, Fraction | None, list[np.ndarray], float]:
-    with av.open(str(path)) as c:
+    with av.open(str(path)) as c:  # keep plain values: no PyAV frame outlives its file
         st = c.streams.video[0]
-        frames = list(c.decode(video=0))
-        assert all(f.rotation in (0, None) for f in frames)
-        return ([int(f.pts) for f in frames], st.time_base, st.average_rate,
-                [f.to_ndarray(format="rgb24") for f in frames], float(st.duration * st.time_base))
+        frames = [(int(f.pts), f.rotation, f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+        tb, rate, dur = st.time_base, st.average_rate, float(st.duration * st.time_base)
+    assert all(rot in (0, None) for _, rot, _ in frames)
+    return [p for p, _, _ in frames], tb, rate, [a for _, _, a in frames], dur
 
 
 def _audio_packets(path: Path) -> list[list[bytes]]:

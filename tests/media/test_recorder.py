@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _decode(path: Path) -> tuple[list[int], Fraction, tuple[int, int]]:
-    with av.open(str(path)) as c:
-        frames = list(c.decode(video=0))
-        return [f.pts for f in frames], c.streams.video[0].time_base, (frames[0].width, frames[0].height)
+    with av.open(str(path)) as c:  # keep plain values: no PyAV frame outlives its file
+        info = [(f.pts, f.width, f.height) for f in c.decode(video=0)]
+        tb = c.streams.video[0].time_base
+    return [p for p, _, _ in info], tb, info[0][1:]
 
 
 def test_millisecond_timestamps_from_capture_clock(tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ def test_audio_packets_in_items(two_audio: Path) -> None:
         audio = [i for i in items if not hasattr(i, "image")]
         assert {p.stream.index for p in audio} == {1, 2}  # packets are only valid while the file is open
         assert sum(hasattr(i, "image") for i in items) == 10
+        del items, audio  # PyAV packets must not outlive their container
 
 
 @pytest.mark.parametrize(("fixture", "words"), [

@@ -19,9 +19,9 @@ def _write(path: Path, size: tuple[int, int], settings: EncodeSettings, n: int =
         for i in range(n):
             mux(out, enc.encode(pattern(*size, i), 1001 * i, 1001), path)
         mux(out, enc.flush(), path)
-    with av.open(str(path)) as c:
-        frame = next(c.decode(video=0))
-        return frame.width, frame.height
+    with av.open(str(path)) as c:  # decode everything and keep plain values: no frame outlives its file
+        sizes = [(f.width, f.height) for f in c.decode(video=0)]
+    return sizes[0]
 
 
 def test_settings_validation() -> None:
@@ -46,10 +46,15 @@ def test_odd_size_policy() -> None:
     (EncodeSettings(), ".mp4", (42, 30)),
     (EncodeSettings(pix_fmt="yuv444p"), ".mp4", (41, 29)),
     (EncodeSettings(codec="vp9"), ".webm", (41, 29)),
-    (EncodeSettings(codec="h265"), ".mp4", (42, 30)),
 ])
 def test_odd_sizes_encode(tmp_path: Path, settings: EncodeSettings, suffix: str, expected: tuple[int, int]) -> None:
     assert _write(tmp_path / f"odd{suffix}", (41, 29), settings) == expected
+
+
+def test_h265_odd_size_and_tiny_refused(tmp_path: Path) -> None:
+    assert _write(tmp_path / "h265.mp4", (129, 97), EncodeSettings(codec="h265")) == (130, 98)
+    with pytest.raises(MediaError, match="use --codec h264"):
+        _write(tmp_path / "tiny.mp4", (41, 29), EncodeSettings(codec="h265"))
 
 
 def test_frame_size_enforced(tmp_path: Path) -> None:
