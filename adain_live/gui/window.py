@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 15000)
         if self.engine is None and message.startswith("cannot start"):
             self.view.clear(message)
+            self.controls.device.setText("  no model  ")
 
     def show_status(self, message: str, timeout_ms: int = 8000) -> None:
         """Show a one-line information message in the status bar (a recent error stays visible)."""

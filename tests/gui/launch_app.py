@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--side-by-side", action="store_true")
     p.add_argument("--style", type=int, default=1, help="gallery style to select (1-based)")
+    p.add_argument("--record", type=Path, default=None, help="start recording to this MP4 halfway to the shot")
     args = p.parse_args(argv)
     os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="adain-live-cfg-"))
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from adain_live.gui.app import run_app
     from adain_live.gui.options import AppOptions
 
-    QApplication(sys.argv[:1])
+    app = QApplication(sys.argv[:1])
     settings = QSettings("adain-live", "adain-live")
     settings.setValue("side_by_side", args.side_by_side)
     styles = bundled_styles()
@@ -43,6 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     settings.sync()
     opts = AppOptions(source=args.video, size=args.size, device="cpu",
                       model_factory=(lambda: AdaINModel.random(0)) if args.random else None)
+    if args.record is not None:
+        from PyQt6.QtCore import QTimer
+
+        from adain_live.gui.window import MainWindow
+
+        def record() -> None:
+            for w in app.topLevelWidgets():
+                if isinstance(w, MainWindow):
+                    w.start_recording(str(args.record))
+
+        QTimer.singleShot(int(args.after * 500), record)
     return run_app(opts, screenshot=args.out, screenshot_after_s=args.after)
 
 

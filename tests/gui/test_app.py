@@ -40,12 +40,13 @@ def test_stream_starts_and_frames_arrive(qtbot, make_window, video):
 
 def test_style_switch_changes_output_and_never_stalls(qtbot, make_window, video):
     w = make_window(str(video))
-    wait_frames(qtbot, w, 5)
+    wait_styled(qtbot, w)
     qtbot.waitUntil(lambda: w.gallery.primary.endswith("a_noise.png"), timeout=5000)
     times: list[float] = []
     w.view.painted.connect(lambda _r: times.append(time.monotonic()))
     wait_frames(qtbot, w, 5)
-    with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT):
+    with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT,
+                          check_params_cb=lambda p, _s: p.endswith("b_red.png")):
         qtbot.keyClick(w, Qt.Key.Key_2)
     wait_frames(qtbot, w, 10)
     assert w.gallery.primary.endswith("b_red.png")
@@ -57,7 +58,8 @@ def test_style_switch_changes_output_and_never_stalls(qtbot, make_window, video)
     time.sleep(0.2)
     qtbot.wait(200)
     before = view_pixels(w)
-    with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT):
+    with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT,
+                          check_params_cb=lambda p, _s: p.endswith("c_stripes.png")):
         qtbot.keyClick(w, Qt.Key.Key_3)
     qtbot.wait(900)  # past the 0.5 s cross-fade
     assert np.abs(view_pixels(w).astype(int) - before).mean() > 2
@@ -65,9 +67,11 @@ def test_style_switch_changes_output_and_never_stalls(qtbot, make_window, video)
 
 def test_mix_of_two_styles(qtbot, make_window, video):
     w = make_window(str(video))
-    wait_frames(qtbot, w, 2)
+    wait_styled(qtbot, w)
     a, b = w.gallery.paths()[:2]
-    with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT) as sig:
+    qtbot.waitUntil(lambda: w.gallery.primary == a, timeout=5000)
+    with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT,
+                          check_params_cb=lambda primary, secondary: secondary != "") as sig:
         w._style_clicked(b, True)
     assert sig.args == [a, b] and w.gallery.mix.isEnabled()
     w.gallery.mix.setValue(20)
@@ -189,6 +193,7 @@ def test_missing_weights_is_a_message_in_the_window(qtbot, tmp_path, monkeypatch
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: "cannot start" in w.view.placeholder, timeout=10_000)
     assert "adain-live weights" in w.view.placeholder  # says what to do
+    assert "no model" in w.controls.device.text()
     assert not w.controls.vcam.isEnabled()
     w.close()
     assert all(t.isFinished() for t in w.threads)
