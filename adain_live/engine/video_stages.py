@@ -91,7 +91,11 @@ def decode_stage(reader: VideoReader, st: Stages) -> None:
 
 
 def _batches(st: Stages, size: int, metas: list[list[DecodedFrame]]) -> Iterator[list[np.ndarray]]:
-    """Group decoded frames into batches of ``size`` (the last may be shorter)."""
+    """Group decoded frames into batches of ``size``.
+
+    The last batch is padded with copies of its last frame, so the pipeline sees one shape throughout
+    (a compiled / CUDA-graph path would otherwise rebuild for the odd batch); the copies are dropped.
+    """
     done = False
     while not done:
         batch: list[DecodedFrame] = []
@@ -103,7 +107,8 @@ def _batches(st: Stages, size: int, metas: list[list[DecodedFrame]]) -> Iterator
             batch.append(item)
         if batch:
             metas.append(batch)
-            yield [f.image for f in batch]
+            images = [f.image for f in batch]
+            yield images + [images[-1]] * (size - len(images))
 
 
 def stylize_stage(pipe: BatchStylizer, st: Stages, batch_size: int) -> None:
@@ -113,7 +118,8 @@ def stylize_stage(pipe: BatchStylizer, st: Stages, batch_size: int) -> None:
     stream = getattr(pipe, "process_stream", None)
     outputs = stream(batches) if stream is not None else (pipe.process_batch(b) for b in batches)
     for out in outputs:
-        for meta, image in zip(metas.pop(0), out, strict=True):
+        meta_batch = metas.pop(0)
+        for meta, image in zip(meta_batch, list(out)[: len(meta_batch)], strict=True):
             if not st.put(st.results, (meta, np.ascontiguousarray(image, dtype=np.uint8))):
                 return
     if st.stop.is_set():

@@ -69,8 +69,10 @@ def _leftovers(folder: Path) -> list[str]:
 def test_ntsc_timing_audio_and_size(videos: dict[str, Path], tmp_path: Path) -> None:
     src, out = videos["ntsc_odd"], tmp_path / "out.mp4"
     seen: list[Progress] = []
-    result = restyle_video(src, out, Invert(), batch_size=4, on_progress=seen.append,
+    pipe = Invert()
+    result = restyle_video(src, out, pipe, batch_size=5, on_progress=seen.append,
                            settings=EncodeSettings(pix_fmt="yuv444p"))
+    assert pipe.batches == [5, 5, 5]  # 12 frames: the last batch is padded to keep one shape
     pts_in, tb_in, rate_in, frames_in, dur_in = _video(src)
     pts, tb, rate, frames, dur = _video(out)
     assert result.frames == len(frames) == len(frames_in) == 12
