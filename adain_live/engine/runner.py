@@ -115,6 +115,7 @@ class LiveRunner:
         self._fade_from: StyleStats | None = None
         self._fade_t0 = 0.0
         self._style_dirty = False
+        self._last_failure: tuple[str, float] = ("", 0.0)
         self._paused = False
         self._mirror = False
         self._recording: RecordingJob | None = None
@@ -354,8 +355,13 @@ class LiveRunner:
                 self._on_error(f"out of memory on {self.pipeline.device} at this resolution; "
                                f"lowered the processing size to {smaller}p")
                 return
-        self._set("paused", True)
-        self._on_error(_one_line(exc, "stylizing failed") + " (paused; change a setting and resume)")
+        # The frame is skipped and the loop goes on; a repeated failure is reported once every few seconds.
+        message = _one_line(exc, "stylizing failed")
+        now = time.monotonic()
+        if message != self._last_failure[0] or now - self._last_failure[1] > 5.0:
+            self._last_failure = (message, now)
+            log.debug("frame failed", exc_info=exc)
+            self._on_error(message)
 
     def _publish(self, result: LiveResult) -> None:
         self._results.put(result)

@@ -234,3 +234,21 @@ def test_rate_meter_measures_slow_rates():
     for t in (5.0, 5.1, 5.2, 5.3):
         m.tick(t)
     assert m.rate(5.3) == pytest.approx(10.0)
+
+
+def test_other_failures_are_reported_once_and_the_loop_goes_on(runner):
+    calls = {"n": 0}
+    real = runner.pipeline.__class__.__call__
+
+    class Flaky(FakePipeline):
+        def __call__(self, frame):
+            calls["n"] += 1
+            if calls["n"] <= 5:
+                raise RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR")
+            return real(self, frame)
+
+    runner.pipeline.__class__ = Flaky
+    runner.set_style(stats(0.0), fade=False)
+    runner.start(FakeSource())
+    assert wait_for(lambda: len(runner.events["results"]) >= 3)
+    assert runner.events["errors"] == ["stylizing failed: cuDNN error: CUDNN_STATUS_INTERNAL_ERROR"]
