@@ -12,7 +12,7 @@ from adain_live.cli.common import add_model_args, add_style_args, build_pipeline
 from adain_live.engine.video_job import Progress, VideoJobResult, restyle_video
 from adain_live.errors import UserError
 from adain_live.media.video_reader import probe_video
-from adain_live.media.video_writer import CODECS, EncodeSettings
+from adain_live.media.video_writer import CODECS, VIDEO_SUFFIXES, EncodeSettings, check_encoder
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = style_config(args)
     settings = _settings(args)
     jobs = plan_outputs(list(args.inputs), args.output, args.codec)
-    for src, _dst in jobs:  # a bad input fails here, before the model is loaded
+    check_encoder(settings)  # bad inputs, outputs and encoders fail here, before the model is loaded
+    for src, dst in jobs:
+        if dst.suffix.lower() not in VIDEO_SUFFIXES:
+            raise UserError(f"cannot tell the video format from {dst.name!r}: end it in {', '.join(VIDEO_SUFFIXES)}")
         probe_video(src)
     pipe = build_pipeline(args, cfg, output_size="input", fixed_shapes=True)
     set_styles(pipe, args, cfg)
