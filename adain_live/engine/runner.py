@@ -123,6 +123,8 @@ class LiveRunner:
         self.fps_meter = RateMeter()
         self.latency_meter = RateMeter()
         self.audio_from: Path | None = None
+        #: Processing size asked for (short side, 0 = native); sources smaller than it run natively.
+        self.size = int(pipeline.size)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self, source: FrameSource | None = None, audio_from: Path | None = None) -> LiveRunner:
@@ -310,8 +312,10 @@ class LiveRunner:
                 self._fade_from = current.to("cpu") if keep and current is not None else None
                 self._fade_t0 = time.monotonic()
                 self._target, self._style_dirty = target, True
-            elif key in ("alpha", "preserve_color", "size"):
+            elif key in ("alpha", "preserve_color"):
                 setattr(self.pipeline, key, value)
+            elif key == "size":
+                self.size = value
             elif key == "paused":
                 self._paused = value
             elif key == "mirror":
@@ -335,22 +339,24 @@ class LiveRunner:
     def _process(self, cap: _Captured) -> LiveResult | None:
         image = np.ascontiguousarray(cap.image[:, ::-1]) if self._mirror else cap.image
         if self.pipeline.style is None:
-            return LiveResult(image, image, cap.index, cap.timestamp, cap.captured_at, 0.0, self.pipeline.size)
+            return LiveResult(image, image, cap.index, cap.timestamp, cap.captured_at, 0.0, self.size)
+        # A size above the source's own would only upscale (slower, no detail gained): run it natively.
+        self.pipeline.size = 0 if self.size <= 0 or self.size >= min(image.shape[:2]) else self.size
         try:
             out = self.pipeline(image)
         except Exception as exc:  # noqa: BLE001 - OOM falls back; anything else is reported once
             self._handle_failure(exc, min(image.shape[:2]))
             return None
         return LiveResult(out, image, cap.index, cap.timestamp, cap.captured_at, self.pipeline.last_ms or 0.0,
-                          self.pipeline.size)
+                          self.size)
 
     def _handle_failure(self, exc: Exception, short_side: int) -> None:
         if _is_oom(exc):
             if self.pipeline.device.type == "cuda":
                 torch.cuda.empty_cache()
-            smaller = lower_size(self.pipeline.size, short_side)
+            smaller = lower_size(self.size, short_side)
             if smaller is not None:
-                self.pipeline.size = smaller
+                self.size = smaller
                 self._on_size(smaller)
                 self._on_error(f"out of memory on {self.pipeline.device} at this resolution; "
                                f"lowered the processing size to {smaller}p")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PyQt6.QtWidgets import QMainWindow, QPushButton, QStatusBar
+from PyQt6.QtWidgets import QLabel, QMainWindow, QPushButton, QStatusBar
 
 from adain_live.engine.live_io import list_cameras
 from adain_live.gui.controls import ControlBar
@@ -56,6 +56,9 @@ class MainWindow(QMainWindow):
         self.open_button.clicked.connect(self.controls.ask_video_file)
         self.open_button.hide()
         self.statusBar().addPermanentWidget(self.open_button)
+        self.cpu_note = QLabel()
+        self.cpu_note.hide()
+        self.statusBar().addPermanentWidget(self.cpu_note)
         self.engine: Engine | None = None
         self._error_shown = -1e9
         self._start_workers()
@@ -132,8 +135,12 @@ class MainWindow(QMainWindow):
         self.engine = engine
         self.controls.device.setText(f"  {engine.description}  ")
         if engine.on_cpu and self.options.size is None:
-            self.controls.device.setToolTip("Running on the CPU: a small processing size keeps the view live; "
-                                            "a GPU allows native resolution")
+            note = (f"CPU: processing at {engine.size}p to stay live (a GPU allows native resolution); "
+                    "choose another size under Resolution")
+            self.controls.device.setToolTip(note)
+            self.cpu_note.setText(f"CPU · {engine.size}p for speed")
+            self.cpu_note.setToolTip(note)
+            self.cpu_note.show()
         self.controls.show_size(engine.size)
         self._restore_controls()
         styles = [str(p) for p in self.options.styles] or self.settings.style_paths()

@@ -125,7 +125,10 @@ def test_settings_are_applied_between_frames(runner):
     runner.set_preserve_color(True)
     runner.set_size(240)
     assert wait_for(lambda: runner.pipeline.alpha == 0.3 and runner.pipeline.preserve_color
-                    and runner.pipeline.size == 240)
+                    and runner.size == 240)
+    assert wait_for(lambda: runner.pipeline.size == 0)  # 240 > the 48 px source: run natively, no upscale
+    runner.set_size(32)
+    assert wait_for(lambda: runner.pipeline.size == 32)
     with pytest.raises(ValueError, match="alpha"):
         runner.set_alpha(1.5)
 

@@ -203,3 +203,11 @@ def test_virtual_camera_is_disabled_with_a_reason(qtbot, make_window, video):
     w = make_window(str(video))
     qtbot.waitUntil(lambda: "virtual camera" in w.controls.vcam.toolTip(), timeout=FRAME_TIMEOUT)
     assert not w.controls.vcam.isEnabled()  # pyvirtualcam is not installed here
+
+
+def test_cpu_default_size_is_small_and_said(qtbot, make_window, video):
+    w = make_window(str(video), size=None)
+    wait_styled(qtbot, w)
+    assert w.cpu_note.isVisibleTo(w) and "p for speed" in w.cpu_note.text()
+    assert w.controls.size.currentData() == w.engine.size <= 512
+    assert w.view.current_image().height() == 64  # a source smaller than the size is not upscaled
