@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -16,8 +17,12 @@ from adain_live.errors import MediaError
 
 logger = logging.getLogger(__name__)
 
-#: Largest image accepted, in pixels (80 MP ≈ 10000 x 8000); checked from the header before decoding.
-MAX_PIXELS = 80_000_000
+#: Largest image accepted, in pixels (500 MP, e.g. 22000 x 22000); checked from the header before decoding.
+#: Processing limits are separate: the pipeline refuses a processing size that cannot fit, with the GiB needed.
+MAX_PIXELS = 500_000_000
+#: Pillow's own decompression-bomb check runs inside ``Image.open``; we lift it there (under a lock, it is a
+#: global) and apply ``max_pixels`` ourselves so the message can say what decoding would need.
+_OPEN_LOCK = threading.Lock()
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP",
             ".tif": "TIFF", ".tiff": "TIFF"}
 
@@ -35,6 +40,16 @@ def _too_big(path: Path, pixels: int, limit: int, dims: str = "") -> MediaError:
     what = f"{dims} ({pixels / 1e6:.0f} MP; " if dims else f"{pixels / 1e6:.0f} MP ("
     return MediaError(f"image {path} is {what}decoding needs about {pixels * 4 / 1e9:.1f} GB); "
                       f"the limit is {limit / 1e6:.0f} MP: downscale it first")
+
+
+def _open(path: Path) -> Image.Image:
+    with _OPEN_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _to_rgb_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -73,7 +88,7 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> tuple[np.nd
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
-            with Image.open(path) as im:
+            with _open(path) as im:
                 if im.width * im.height > max_pixels:
                     raise _too_big(path, im.width * im.height, max_pixels, f"{im.width}x{im.height}")
                 im.load()
