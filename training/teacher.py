@@ -124,13 +124,13 @@ class Decoder(nn.Module):
 
 
 def teacher_adain(x: Tensor, y: Tensor) -> Tensor:
-    """AdaIN with the unbiased variance plus 1e-5 under the square root (the teacher's definition)."""
+    """AdaIN with the unbiased variance plus 1e-5 under the square root (the teacher's definition), in fp32."""
     n, c = x.shape[:2]
-    xf, yf = x.reshape(n, c, -1), y.reshape(n, c, -1)
+    xf, yf = x.reshape(n, c, -1).float(), y.reshape(n, c, -1).float()
     x_mean, y_mean = xf.mean(2).view(n, c, 1, 1), yf.mean(2).view(n, c, 1, 1)
     x_std = (xf.var(2) + EPS).sqrt().view(n, c, 1, 1)
     y_std = (yf.var(2) + EPS).sqrt().view(n, c, 1, 1)
-    return (x - x_mean) / x_std * y_std + y_mean
+    return ((xf.view_as(x) - x_mean) / x_std * y_std + y_mean).to(x.dtype)
 
 
 class MicroAST(nn.Module):
