@@ -156,8 +156,9 @@ def alpha_strip(student: AdaINModel, content: Tensor, style: Tensor,
 
 
 def time_per_frame(fn: Callable[[], object], device: torch.device, runs: int) -> float:
-    """Median milliseconds of ``fn`` over ``runs`` calls after one warm-up (CUDA events on the GPU)."""
-    fn()
+    """Median milliseconds of ``fn`` over ``runs`` calls after warm-up (CUDA events on the GPU)."""
+    for _ in range(3 if device.type == "cuda" else 1):
+        fn()
     times = []
     for _ in range(runs):
         if device.type == "cuda":
