@@ -56,7 +56,8 @@ def test_mix_and_alpha_change_the_result(tmp_path: Path, model_args: list[str]) 
     content = tmp_path / "c.png"
     Image.fromarray(_rgb(48, 48)).save(content)
     outs = {}
-    for name, extra in {"a": ["--mix", "1,0"], "b": ["--mix", "0.5,0.5"], "c": ["--mix", "1,0", "--alpha", "0.3"]}.items():
+    runs = {"a": ["--mix", "1,0"], "b": ["--mix", "0.5,0.5"], "c": ["--mix", "1,0", "--alpha", "0.3"]}
+    for name, extra in runs.items():
         out = tmp_path / f"out_{name}.png"
         assert main(["stylize", str(content), "-s", str(STYLE), "-s", str(STYLES_DIR / "autumn.jpg"), "--size", "0",
                      "--style-size", "64", *extra, *model_args, "-o", str(out)]) == 0
