@@ -229,7 +229,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                                                      "content_sizes_hw": [list(c.shape[-2:]) for c in contents]}}
     grid_bytes = save_jpeg(make_grid(contents, styles, teacher_out, student_out), args.grid)
     alpha_path = args.alpha_figure or args.grid.with_name(args.grid.stem + "_alpha.jpg")
-    save_jpeg(alpha_strip(student, contents[2], styles[0]), alpha_path)
+    save_jpeg(alpha_strip(student, contents[min(2, len(contents) - 1)], styles[0]), alpha_path)
     figures["figures"] = {"grid": str(args.grid), "grid_bytes": grid_bytes, "alpha_sweep": str(alpha_path)}
     if args.speed_runs > 0:
         figures["speed_720p"] = speed_720p(student, teacher, styles[0], device, args.speed_runs)

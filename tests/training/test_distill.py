@@ -158,3 +158,33 @@ def test_export_loads_in_the_app_and_stylizes(tmp_path: Path) -> None:
         ref = model.eval().stylize(content, model.style_stats(style), 0.7)
     assert out.shape == content.shape and torch.isfinite(out).all()
     assert (out - ref).abs().max() < 0.05  # fp16 storage only
+
+
+def test_ssim_and_psnr_of_identical_and_different_images() -> None:
+    from training.evaluate import ssim
+    from training.validation import psnr
+
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(ssim(x, x), torch.ones(2))
+    assert (ssim(x, torch.rand(2, 3, 32, 32)) < 0.2).all()
+    assert (psnr(x, x) >= 99).all() and psnr(x, (x + 0.1).clamp(0, 1)).mean() < 21
+
+
+def test_evaluate_writes_grid_and_manifest(setup: dict[str, Path]) -> None:
+    from training import evaluate
+
+    root = setup["root"]
+    export_student(new_student(0), root / "student", {"iterations": 1})
+    eval_dir = root / "eval"
+    write_images(eval_dir / "content", 2, seed=5)
+    write_images(eval_dir / "style", 3, seed=6)
+    grid = root / "docs" / "grid.jpg"
+    assert evaluate.main(["--student", str(root / "student"), "--teacher", str(setup["teacher"]), "--eval-dir",
+                          str(eval_dir), "--grid", str(grid), "--manifest", str(root / "student" / MANIFEST_FILE),
+                          "--speed-runs", "0", "--device", "cpu"]) == 0
+    assert 0 < grid.stat().st_size < 1_500_000 and grid.with_name("grid_alpha.jpg").is_file()
+    with Image.open(grid) as im:
+        assert im.width > im.height / 3
+    manifest = json.loads((root / "student" / MANIFEST_FILE).read_text())
+    assert manifest["teacher_agreement"]["pairs"] == 6 and manifest["iterations"] == 1
+    assert 0 < manifest["teacher_agreement"]["psnr_db"] < 60
