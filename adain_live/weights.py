@@ -161,7 +161,23 @@ def load_model(name: str | None = None, vgg: str | os.PathLike[str] | None = Non
         raise WeightsError(f"model {ws.name} is not installed ({set_dir(ws)}); {how}")
     p = paths(ws)
     log.info("loading model %s from %s", ws.name, set_dir(ws))
+    if ws.bundled:
+        _check_manifest_hashes(p)
     return AdaINModel(load_encoder(p["encoder"]), load_decoder(p["decoder"])).eval()
+
+
+def _check_manifest_hashes(files: dict[str, Path]) -> None:
+    """Compare bundled files with the sha256 their manifest records (a damaged checkout or a bad merge)."""
+    manifest = student_manifest() or {}
+    listed = manifest.get("files")
+    if not isinstance(listed, dict):
+        return
+    for role, path in files.items():
+        entry = listed.get(role)
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+        if expected and sha256_of(path) != expected:
+            raise WeightsError(f"{path} does not match the sha256 in {STUDENT_MANIFEST}; the bundled model is "
+                               "damaged: restore it with `git checkout -- models/`")
 
 
 def sha256_of(path: Path) -> str:

@@ -108,3 +108,28 @@ def test_import_detects_roles_and_verifies(canonical_files: tuple[Path, Path], t
 def test_vgg_and_decoder_go_together(canonical_files: tuple[Path, Path]) -> None:
     with pytest.raises(WeightsError, match="go together"):
         weights.load_model(vgg=canonical_files[0])
+
+
+def test_bundled_model_is_checked_against_its_manifest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import json
+
+    import torch
+
+    from adain_live.core.checkpoint import save_safetensors
+    from adain_live.core.model import AdaINModel
+
+    models = tmp_path / "models"
+    model = AdaINModel.random(0)
+    enc = save_safetensors(model.encoder.state_dict(), models / weights.STUDENT.file("encoder").filename,
+                           dtype=torch.float16)
+    dec = save_safetensors(model.decoder.state_dict(), models / weights.STUDENT.file("decoder").filename,
+                           dtype=torch.float16)
+    files = {"encoder": {"sha256": weights.sha256_of(enc)}, "decoder": {"sha256": weights.sha256_of(dec)}}
+    (models / weights.STUDENT_MANIFEST).write_text(json.dumps({"status": "test", "files": files}))
+    monkeypatch.setenv("ADAIN_LIVE_MODELS", str(models))
+    assert weights.default_set().name == "adain-live-student"
+    assert weights.load_model().decoder[1].weight.dtype == torch.float32
+    files["decoder"]["sha256"] = "0" * 64
+    (models / weights.STUDENT_MANIFEST).write_text(json.dumps({"status": "test", "files": files}))
+    with pytest.raises(WeightsError, match="damaged"):
+        weights.load_model()
