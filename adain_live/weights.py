@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from adain_live._fs import make_public
 from adain_live.core.checkpoint import load_decoder, load_encoder
 from adain_live.core.model import AdaINModel
 from adain_live.errors import WeightsError
@@ -229,6 +230,7 @@ def download(name: str, mirror: str | None = None, progress: Progress | None = N
 
 def _fetch(url: str, dest: Path, progress: Progress | None, timeout: float) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    make_public(tmp_name)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -275,6 +277,7 @@ def import_files(files: Sequence[str | os.PathLike[str]], name: str = CANONICAL.
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / ws.file(role).filename
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest_dir)
+        make_public(tmp)
         os.close(fd)
         try:
             shutil.copyfile(src, tmp)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adain_live._fs import make_public
 from adain_live.engine.video_stages import (
     BatchStylizer,
     EncodeStage,
@@ -62,6 +63,7 @@ class VideoJobResult:
 
 def _temp_path(output: Path) -> Path:
     fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=f".part{output.suffix}")
+    make_public(name)
     os.close(fd)
     return Path(name)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from adain_live._fs import make_public
 from adain_live.errors import MediaError
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
     image = _compose(rgb, alpha, fmt)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
+        make_public(tmp)
     except OSError as exc:
         raise MediaError(f"cannot write {path}: {exc.strerror}; choose another folder") from exc
     try:

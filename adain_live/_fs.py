@@ -1,0 +1,20 @@
+"""File-system helpers shared by every layer (standard library only)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+_LOCK = threading.Lock()
+
+
+def make_public(path: str | os.PathLike[str]) -> None:
+    """Give a ``tempfile.mkstemp`` file (created 0600) the permissions a normal file would get (0666 & ~umask).
+
+    Outputs are written to a temporary file and renamed; without this they would end up readable by their owner
+    only, unlike every other file the user creates.
+    """
+    with _LOCK:  # os.umask can only be read by setting it
+        mask = os.umask(0o022)
+        os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
