@@ -58,9 +58,12 @@ def _student_summary() -> str:
     man = weights.student_manifest()
     if man is None:
         return "status: no manifest (no offline model has been trained into models/ yet)"
-    keys = ("status", "iterations", "psnr_vs_teacher_db", "ssim_vs_teacher")
-    parts = [f"{k}={man[k]}" for k in keys if k in man]
-    return "status: " + (", ".join(parts) if parts else "see models/MANIFEST.json")
+    parts = [f"{k}={man[k]}" for k in ("status", "iterations", "device") if k in man]
+    agree = man.get("teacher_agreement")
+    if isinstance(agree, dict) and "psnr_db" in agree:
+        parts.append(f"{agree['psnr_db']} dB PSNR / SSIM {agree.get('ssim')} vs its teacher")
+    note = f"\n    {man['status_note']}" if isinstance(man.get("status_note"), str) else ""
+    return "status: " + (", ".join(parts) if parts else "see models/MANIFEST.json") + note
 
 
 def run_download(args: argparse.Namespace) -> int:
