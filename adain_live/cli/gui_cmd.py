@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,20 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _check_display() -> None:
+    """Without a display Qt aborts the process with a core dump; say so in one line instead."""
+    env = os.environ
+    if sys.platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+                                                 or env.get("QT_QPA_PLATFORM")):
+        raise UserError("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); run it in a "
+                        "desktop session, or over SSH with -X; for the command line use `adain-live video`")
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the app and return its exit status."""
     if args.size is not None and args.size < 0:
         raise UserError(f"--size must be 0 (native) or a positive short side, got {args.size}")
+    _check_display()
     try:
         # Loaded by name: PyQt6 is an optional extra, and the layers keep the cli free of Qt imports.
         app = importlib.import_module("adain_live.gui.app")

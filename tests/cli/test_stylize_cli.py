@@ -200,3 +200,10 @@ def test_style_and_output_are_required(tmp_path: Path, model_args: list[str]) ->
     assert main(["stylize", str(DEMO_CONTENT), *model_args, "-o", str(tmp_path / "o.png")]) == 2
     assert main(["stylize", str(DEMO_CONTENT), "-s", str(STYLE), *model_args]) == 2
     assert main(["stylize", str(DEMO_CONTENT), "-s", str(STYLE), "--alpha", "2", *model_args, "-o", "x.png"]) == 2
+
+
+def test_gui_without_a_display_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["gui"]) == 2
+    assert "no display" in capsys.readouterr().err
