@@ -179,7 +179,9 @@ class MainWindow(QMainWindow):
         self.show_error(reason)
         if spec.isdigit():
             self.view.clear(f"No camera could be opened ({reason}).\nOpen a video file to use it as a live source.")
-            self.open_button.show()
+        else:
+            self.view.clear(f"{reason}\nChoose another source above, or open a video file.")
+        self.open_button.show()
 
     def _frame_ready(self, _result: object) -> None:
         result = self.worker.take_frame()
