@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from pathlib import Path
 
 _LOCK = threading.Lock()
 
@@ -18,3 +20,12 @@ def make_public(path: str | os.PathLike[str]) -> None:
         mask = os.umask(0o022)
         os.umask(mask)
     os.chmod(path, 0o666 & ~mask)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's content, read in 1 MiB chunks (raises OSError like ``open``)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

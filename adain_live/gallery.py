@@ -21,6 +21,7 @@ import torch
 from PIL import Image, ImageOps
 from safetensors.torch import load_file, save_file
 
+from adain_live._fs import sha256_file
 from adain_live.core.stats import StyleStats
 from adain_live.errors import MediaError, UserError
 from adain_live.media.images import read_image
@@ -48,14 +49,10 @@ class StyleEntry:
 
 def file_digest(path: Path) -> str:
     """Hex sha256 of a file's content (MediaError when it cannot be read)."""
-    h = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(path)
     except OSError as exc:
         raise MediaError(f"cannot read style image {path} ({exc.strerror or exc})") from exc
-    return h.hexdigest()
 
 
 def collect_images(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[str]]:

@@ -11,7 +11,6 @@ The default is the canonical pair when it is in the cache, else the bundled mode
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adain_live._fs import make_public
+from adain_live._fs import make_public, sha256_file
 from adain_live.core.checkpoint import load_decoder, load_encoder
 from adain_live.core.model import AdaINModel
 from adain_live.errors import WeightsError
@@ -176,22 +175,13 @@ def _check_manifest_hashes(files: dict[str, Path]) -> None:
     for role, path in files.items():
         entry = listed.get(role)
         expected = entry.get("sha256") if isinstance(entry, dict) else None
-        if expected and sha256_of(path) != expected:
+        if expected and sha256_file(path) != expected:
             raise WeightsError(f"{path} does not match the sha256 in {STUDENT_MANIFEST}; the bundled model is "
                                "damaged: restore it with `git checkout -- models/`")
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _verify(path: Path, role: str, expected_sha: str | None) -> None:
-    if expected_sha and sha256_of(path) != expected_sha:
+    if expected_sha and sha256_file(path) != expected_sha:
         raise WeightsError(f"{path.name} has the wrong checksum (expected sha256 {expected_sha[:12]}…); "
                            "the download is corrupt, try again")
     (load_encoder if role == "encoder" else load_decoder)(path)

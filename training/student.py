@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from adain_live._fs import sha256_file
 from adain_live.core import AdaINModel, adain, mean_std
 from adain_live.core.checkpoint import load_decoder, load_encoder, save_safetensors
 from adain_live.errors import WeightsError
@@ -122,8 +122,8 @@ def export_student(model: AdaINModel, folder: Path, manifest: Mapping[str, Any])
                                    ("decoder", model.decoder, DECODER_FILE)):
         meta = {"format": "pt", "part": name, "architecture": "adain-vgg19-relu4_1", "dtype": "float16"}
         save_safetensors(module.state_dict(), folder / filename, meta, dtype=torch.float16)
-        data = (folder / filename).read_bytes()
-        files[name] = {"file": filename, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        path = folder / filename
+        files[name] = {"file": filename, "sha256": sha256_file(path), "bytes": path.stat().st_size}
     full = {**manifest, "files": files}
     tmp = folder / (MANIFEST_FILE + ".tmp")
     tmp.write_text(json.dumps(full, indent=2) + "\n")

@@ -115,6 +115,7 @@ def test_bundled_model_is_checked_against_its_manifest(monkeypatch: pytest.Monke
 
     import torch
 
+    from adain_live._fs import sha256_file
     from adain_live.core.checkpoint import save_safetensors
     from adain_live.core.model import AdaINModel
 
@@ -124,7 +125,7 @@ def test_bundled_model_is_checked_against_its_manifest(monkeypatch: pytest.Monke
                            dtype=torch.float16)
     dec = save_safetensors(model.decoder.state_dict(), models / weights.STUDENT.file("decoder").filename,
                            dtype=torch.float16)
-    files = {"encoder": {"sha256": weights.sha256_of(enc)}, "decoder": {"sha256": weights.sha256_of(dec)}}
+    files = {"encoder": {"sha256": sha256_file(enc)}, "decoder": {"sha256": sha256_file(dec)}}
     (models / weights.STUDENT_MANIFEST).write_text(json.dumps({"status": "test", "files": files}))
     monkeypatch.setenv("ADAIN_LIVE_MODELS", str(models))
     assert weights.default_set().name == "adain-live-student"
