@@ -94,9 +94,17 @@ def cache_dir() -> Path:
 
 
 def models_dir() -> Path:
-    """Folder of bundled models: ``$ADAIN_LIVE_MODELS`` or ``models/`` next to the package."""
+    """Folder of bundled models: ``$ADAIN_LIVE_MODELS``, else the one this copy of adain-live carries.
+
+    An installed wheel has it inside the package (``adain_live/models``, mapped from the repository's ``models/``);
+    a checkout or an editable install has ``models/`` beside the package folder.
+    """
     env = os.environ.get("ADAIN_LIVE_MODELS")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "models"
+    if env:
+        return Path(env).expanduser()
+    package = Path(__file__).resolve().parent
+    inside = package / "models"
+    return inside if inside.is_dir() else package.parent / "models"
 
 
 def set_dir(ws: WeightSet) -> Path:

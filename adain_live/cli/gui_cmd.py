@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,11 @@ def run(args: argparse.Namespace) -> int:
             from None
     return int(app.run_app(app.options_from_args(args), screenshot=args.screenshot,
                            screenshot_after_s=args.screenshot_after))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``adain-live-gui [options]`` (a gui-script: no console window on Windows), the same as ``adain-live gui``."""
+    # torch before PyQt6: on Windows, Qt's DLLs loaded first can make torch's fail to load.
+    importlib.import_module("torch")
+    cli = importlib.import_module("adain_live.cli")
+    return int(cli.main(["gui", *(sys.argv[1:] if argv is None else argv)]))
