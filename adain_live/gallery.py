@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,14 +20,13 @@ import torch
 from PIL import Image, ImageOps
 from safetensors.torch import load_file, save_file
 
-from adain_live._fs import sha256_file
+from adain_live._fs import atomic_write_path, image_suffix_list, is_image_file, list_images, sha256_file
 from adain_live.core.stats import StyleStats
 from adain_live.errors import MediaError, UserError
 from adain_live.media.images import read_image
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 #: ``compute(rgb_uint8_hwc) -> StyleStats``
 ComputeStats = Callable[[np.ndarray], StyleStats]
@@ -62,11 +60,11 @@ def collect_images(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path],
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            found.extend(sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES))
-        elif p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+            found.extend(list_images(p))
+        elif is_image_file(p):
             found.append(p)
         elif p.exists():
-            problems.append(f"{p.name} is not an image file ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            problems.append(f"{p.name} is not an image file ({image_suffix_list()})")
         else:
             problems.append(f"style image not found: {p}")
     return found, problems
@@ -176,17 +174,12 @@ class StyleGallery:
         p = self._path(key)
         if p is None:
             return
-        tmp: str | None = None
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-            os.close(fd)
-            save_file(stats.state_dict(), tmp)
-            os.replace(tmp, p)
+            with atomic_write_path(p) as tmp:
+                save_file(stats.state_dict(), str(tmp))
         except OSError as exc:
             log.warning("cannot cache style statistics in %s (%s); they stay in memory", p.parent, exc)
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
 
 
 def thumbnail(path: Path, max_side: int = 160) -> np.ndarray:

@@ -15,14 +15,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adain_live._fs import make_public, sha256_file
+from adain_live._fs import atomic_write_path, sha256_file
 from adain_live.core.checkpoint import load_decoder, load_encoder
 from adain_live.core.model import AdaINModel
 from adain_live.errors import WeightsError
@@ -227,11 +226,9 @@ def download(name: str, mirror: str | None = None, progress: Progress | None = N
 
 
 def _fetch(url: str, dest: Path, progress: Progress | None, timeout: float) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    make_public(tmp_name)
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        with atomic_write_path(dest) as tmp, tmp.open("wb") as out, \
+                urllib.request.urlopen(url, timeout=timeout) as resp:
             total = int(resp.headers.get("Content-Length") or 0) or None
             got = 0
             while chunk := resp.read(1 << 16):
@@ -239,15 +236,10 @@ def _fetch(url: str, dest: Path, progress: Progress | None, timeout: float) -> N
                 got += len(chunk)
                 if progress:
                     progress(got, total)
-        os.replace(tmp, dest)
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        tmp.unlink(missing_ok=True)
         reason = getattr(exc, "reason", exc)
         raise WeightsError(f"cannot download {url} ({reason}); no network? download it on another machine "
                            "and run `adain-live weights import FILE...`") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def identify_role(path: Path) -> str:
@@ -274,14 +266,10 @@ def import_files(files: Sequence[str | os.PathLike[str]], name: str = CANONICAL.
         role = identify_role(src)
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / ws.file(role).filename
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest_dir)
-        make_public(tmp)
-        os.close(fd)
         try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            with atomic_write_path(dest) as tmp:
+                shutil.copyfile(src, tmp)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise WeightsError(f"cannot copy {src} into {dest_dir} ({exc.strerror}); free some space or set "
                                "ADAIN_LIVE_HOME to a writable folder") from exc
         copied.append(dest)

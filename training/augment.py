@@ -17,17 +17,16 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
+from adain_live import _fs
+
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
 
 def list_images(folder: str | Path) -> list[Path]:
     """Sorted image files directly inside ``folder`` (raises ``FileNotFoundError`` if it is not a folder)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return _fs.list_images(folder)
 
 
 def load_image(path: str | Path, max_short_side: int | None = None) -> Tensor | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from adain_live._fs import atomic_write_path
 from adain_live.errors import UserError
 
 #: File name of the checkpoint inside a run folder.
@@ -101,16 +101,8 @@ def save_checkpoint(path: str | os.PathLike[str], iteration: int, objects: Mappi
         "rng": rng_state(),
         "extra": dict(extra or {}),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write_path(p) as tmp:
+        torch.save(payload, tmp)
     return p
 
 

@@ -8,13 +8,13 @@ scripts.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from adain_live._fs import atomic_write_path
 from adain_live.core.checkpoint import save_safetensors
 from adain_live.core.vgg import build_decoder, conv_shapes
 
@@ -47,12 +47,6 @@ def export_decoder(decoder: nn.Module, path: str | os.PathLike[str],
     if p.suffix not in (".pth", ".pt"):
         raise ValueError(f"export to .safetensors or .pth, not {p.suffix!r}")
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_write_path(p) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p

@@ -18,12 +18,11 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
+from adain_live._fs import IMAGE_SUFFIXES
 from adain_live.errors import UserError
 
 log = logging.getLogger(__name__)
 
-#: File suffixes looked at; anything else in a folder is skipped and counted.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
 _JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 
 

@@ -30,6 +30,8 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from adain_live._fs import atomic_write_path
+
 log = logging.getLogger(__name__)
 
 CSV_NAME = "log.csv"
@@ -105,9 +107,8 @@ def sample_grid(content: Tensor, style: Tensor, outputs: Tensor, pad: int = 2) -
 def _atomic_write(path: Path, write: Any) -> None:
     """Call ``write(tmp_path)`` then rename over ``path`` so readers never see a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_write_path(path) as tmp:
+        write(tmp)
 
 
 class RunLog:

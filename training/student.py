@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adain_live._fs import sha256_file
+from adain_live._fs import atomic_write_path, atomic_write_text, sha256_file
 from adain_live.core import AdaINModel, adain, mean_std
 from adain_live.core.checkpoint import load_decoder, load_encoder, save_safetensors
 from adain_live.errors import WeightsError
@@ -106,9 +105,8 @@ def distill_loss(output: Tensor, target: Tensor, grad_weight: float = 1.0) -> Te
 # --- files -------------------------------------------------------------------------------------------------
 def atomic_torch_save(obj: object, path: Path) -> None:
     """``torch.save`` to a temporary file, then rename, so a crash never leaves a half-written file."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_write_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def export_student(model: AdaINModel, folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,9 +123,7 @@ def export_student(model: AdaINModel, folder: Path, manifest: Mapping[str, Any])
         path = folder / filename
         files[name] = {"file": filename, "sha256": sha256_file(path), "bytes": path.stat().st_size}
     full = {**manifest, "files": files}
-    tmp = folder / (MANIFEST_FILE + ".tmp")
-    tmp.write_text(json.dumps(full, indent=2) + "\n")
-    os.replace(tmp, folder / MANIFEST_FILE)
+    atomic_write_text(folder / MANIFEST_FILE, json.dumps(full, indent=2) + "\n")
     return full
 
 

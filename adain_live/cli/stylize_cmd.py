@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from adain_live._fs import IMAGE_SUFFIXES, image_suffix_list, list_images
 from adain_live.assets import DEMO_CONTENT, DEMO_STYLE
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, load_styles, style_config
 from adain_live.core.stats import StyleStats
@@ -19,7 +20,6 @@ from adain_live.media.images import read_image, write_image
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 DEMO_OUTPUT = Path("adain-live-demo.png")
 
 
@@ -117,9 +117,9 @@ def collect_inputs(items: list[Path]) -> list[Path]:
     files: list[Path] = []
     for item in items:
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = list_images(item)
             if not found:
-                raise UserError(f"folder {item} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise UserError(f"folder {item} has no images ({image_suffix_list()})")
             files += found
         elif item.is_file():
             files.append(item)

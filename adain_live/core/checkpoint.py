@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from adain_live._fs import make_public
+from adain_live._fs import atomic_write_path
 from adain_live.core.vgg import ENCODER_LENGTH, build_decoder, build_encoder, build_vgg, conv_shapes
 from adain_live.errors import WeightsError
 
@@ -126,13 +125,6 @@ def save_safetensors(state: Mapping[str, Tensor], path: str | os.PathLike[str],
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: (v.to(dtype) if dtype is not None else v).detach().cpu().contiguous() for k, v in state.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    make_public(tmp)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=dict(metadata or {}))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write_path(p) as tmp:
+        save_file(tensors, str(tmp), metadata=dict(metadata or {}))
     return p

@@ -9,6 +9,26 @@ from dataclasses import dataclass
 MAX_SIZE = 16384
 
 
+def check_alpha(alpha: float) -> float:
+    """Return ``alpha`` as a float; ValueError with the value and the range unless 0 <= alpha <= 1.
+
+    Every setting that enters the engine (command line, config, the live runner's setters) goes through one of
+    these checks, so the same value is accepted or refused everywhere with the same message.
+    """
+    value = float(alpha)
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    return value
+
+
+def check_size(size: int, name: str = "size") -> int:
+    """Return ``size`` as an int; ValueError unless it is 0 (native) or 1..:data:`MAX_SIZE`."""
+    value = int(size)
+    if value != size or not 0 <= value <= MAX_SIZE:
+        raise ValueError(f"{name} must be 0 (native) or 1..{MAX_SIZE}, got {size}")
+    return value
+
+
 @dataclass(frozen=True)
 class StyleConfig:
     """What the output looks like: α, style mix weights, colour preservation, processing size.
@@ -24,12 +44,9 @@ class StyleConfig:
     style_size: int = 512
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"alpha must be between 0 and 1, got {self.alpha}")
-        for name in ("size", "style_size"):
-            v = getattr(self, name)
-            if not 0 <= v <= MAX_SIZE:
-                raise ValueError(f"{name} must be 0 (native) or 1..{MAX_SIZE}, got {v}")
+        check_alpha(self.alpha)
+        check_size(self.size, "size")
+        check_size(self.style_size, "style_size")
         if self.mix is not None and abs(sum(self.mix)) < 1e-8:
             raise ValueError(f"mix weights {list(self.mix)} sum to 0; they must have a non-zero sum")
 

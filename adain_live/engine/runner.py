@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from adain_live.core.stats import StyleStats, mix_stats
+from adain_live.engine.config import check_alpha, check_size
 from adain_live.engine.live_io import write_png
 from adain_live.engine.live_meter import LatestSlot, RateMeter
 from adain_live.engine.live_sinks import RecorderFactory, RecordingJob, default_recorder_factory
@@ -187,9 +188,7 @@ class LiveRunner:
 
     def set_alpha(self, alpha: float) -> None:
         """Set the content–style trade-off in [0, 1]."""
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
-        self._set("alpha", float(alpha))
+        self._set("alpha", check_alpha(alpha))
 
     def set_preserve_color(self, on: bool) -> None:
         """Keep (or stop keeping) the content's colours."""
@@ -197,9 +196,7 @@ class LiveRunner:
 
     def set_size(self, size: int) -> None:
         """Set the processing size of the short side (0 = native)."""
-        if size < 0:
-            raise ValueError(f"size must be 0 (native) or positive, got {size}")
-        self._set("size", int(size))
+        self._set("size", check_size(size))
 
     def set_paused(self, paused: bool) -> None:
         """Freeze the output on the current frame (settings changes still re-render it)."""

@@ -8,15 +8,13 @@ so an interrupted or failed job leaves nothing under the output name.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adain_live._fs import make_public
+from adain_live._fs import atomic_write_path
 from adain_live.engine.video_stages import (
     BatchStylizer,
     EncodeStage,
@@ -61,11 +59,10 @@ class VideoJobResult:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def _temp_path(output: Path) -> Path:
-    fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=f".part{output.suffix}")
-    make_public(name)
-    os.close(fd)
-    return Path(name)
+def _write_error(output: Path, exc: OSError) -> MediaError:
+    if is_disk_full(exc):
+        return disk_full_error(output)
+    return MediaError(f"cannot finish {output}: {exc}")
 
 
 def _check_paths(src: Path, output: Path, overwrite: bool) -> None:
@@ -112,13 +109,11 @@ def restyle_video(src: str | Path, output: str | Path, pipe: BatchStylizer, *,
     _check_paths(src, output, overwrite)
     check_encoder(settings)
     with VideoReader(src, demux_audio=True) as reader:
-        tmp = _temp_path(output)
         try:
-            result = _run(reader, tmp, output, pipe, settings, batch_size, queue_size, on_progress)
-            os.replace(tmp, output)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            with atomic_write_path(output) as tmp:
+                result = _run(reader, tmp, output, pipe, settings, batch_size, queue_size, on_progress)
+        except OSError as exc:  # the temporary file could not be made, flushed or renamed
+            raise _write_error(output, exc) from exc
     logger.debug("%s: %d frames in %.1f s (%.1f fps)", output, result.frames, result.seconds, result.fps)
     return result
 
@@ -140,12 +135,8 @@ def _run(reader: VideoReader, tmp: Path, output: Path, pipe: BatchStylizer, sett
         raise
     try:
         out.close()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
     except OSError as exc:
-        if is_disk_full(exc):
-            raise disk_full_error(output) from exc
-        raise MediaError(f"cannot finish {output}: {exc}") from exc
+        raise _write_error(output, exc) from exc
     return VideoJobResult(output, encoder.done, time.perf_counter() - started, info,
                           (video.enc_width, video.enc_height), list(audio.notes))
 

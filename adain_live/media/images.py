@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from adain_live._fs import make_public
+from adain_live._fs import atomic_write_path
 from adain_live.errors import MediaError
 
 logger = logging.getLogger(__name__)
@@ -119,22 +117,14 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
     if alpha is not None and alpha.shape != rgb.shape[:2]:
         raise ValueError(f"alpha of shape {alpha.shape} does not match the image {rgb.shape[:2]}")
     image = _compose(rgb, alpha, fmt)
+    if not path.parent.is_dir():
+        raise MediaError(f"cannot write {path}: folder {path.parent} does not exist; choose another folder")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
-        make_public(tmp)
+        with atomic_write_path(path) as tmp:
+            image.save(tmp, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
     except OSError as exc:
-        raise MediaError(f"cannot write {path}: {exc.strerror}; choose another folder") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise MediaError(f"cannot write {path}: {exc.strerror or exc}; check free space and permissions") \
             from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
