@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from typing import Any
 
 from adain_live.cli.common import add_model_args
 from adain_live.errors import UserError
+from adain_live.gui.options import AppOptions  # no Qt in it: the parser stays importable without PyQt6
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,18 +49,27 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--size must be 0 (native) or a positive short side, got {args.size}")
     _check_display()
     try:
-        # Loaded by name: PyQt6 is an optional extra, and the layers keep the cli free of Qt imports.
-        app = importlib.import_module("adain_live.gui.app")
+        # Imported here, not at the top: PyQt6 is an optional extra and the other commands run without it.
+        from adain_live.gui import app
     except ImportError as exc:
         raise UserError(f"the desktop app needs PyQt6 ({exc.name} is missing): pip install 'adain-live[gui]'") \
             from None
-    return int(app.run_app(app.options_from_args(args), screenshot=args.screenshot,
+    return int(app.run_app(options_from_args(args), screenshot=args.screenshot,
                            screenshot_after_s=args.screenshot_after))
+
+
+def options_from_args(args: argparse.Namespace) -> AppOptions:
+    """Build the app's :class:`~adain_live.gui.options.AppOptions` from the parsed ``adain-live gui`` arguments."""
+    return AppOptions(source=args.source, styles=tuple(Path(p) for p in (args.styles or [])), size=args.size,
+                      model=args.model, vgg=args.vgg, decoder=args.decoder, device=args.device,
+                      precision=args.precision, style_size=args.style_size)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``adain-live-gui [options]`` (a gui-script: no console window on Windows), the same as ``adain-live gui``."""
     # torch before PyQt6: on Windows, Qt's DLLs loaded first can make torch's fail to load.
-    importlib.import_module("torch")
-    cli = importlib.import_module("adain_live.cli")
-    return int(cli.main(["gui", *(sys.argv[1:] if argv is None else argv)]))
+    import torch  # noqa: F401
+
+    from adain_live.cli import main as cli_main
+
+    return int(cli_main(["gui", *(sys.argv[1:] if argv is None else argv)]))

@@ -12,16 +12,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 
+from adain_live.engine.live.types import LiveResult
 from adain_live.errors import UserError
 from adain_live.media import Recorder
-
-if TYPE_CHECKING:
-    from adain_live.engine.runner import LiveResult
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from adain_live.engine.accel import (
     resize,
     u8_to_float,
 )
-from adain_live.errors import UserError
+from adain_live.errors import DeviceMemoryError, UserError
 
 __all__ = ["FrameTiming", "StylePipeline", "enable_fast_backends", "pick_dtype", "processing_size",
            "recommended_size", "recommended_threads", "resize", "to_tensor", "to_uint8"]
@@ -390,7 +390,7 @@ class StylePipeline:
             log.info("a %dx%d frame needs ~%.2f GiB; processing it in %d px tiles", w, h, need / 2**30, tile)
             self._auto_tile = tile
             return True
-        raise UserError(
+        raise DeviceMemoryError(
             f"a {w}x{h} frame needs about {need / 2**30:.2f} GiB on {self.device} at "
             f"{dtype_name(self.dtype)} but only {free / 2**30:.2f} GiB is free; use a smaller --size "
-            "(e.g. --size 1024) or a lower precision")
+            "(e.g. --size 1024) or a lower precision", device=str(self.device), need_bytes=need, free_bytes=free)

@@ -14,46 +14,24 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 
 from adain_live.core.stats import StyleStats, mix_stats
 from adain_live.engine.config import check_alpha, check_size
+from adain_live.engine.live.types import FrameSink, FrameSource, LiveResult
 from adain_live.engine.live_io import write_png
 from adain_live.engine.live_meter import LatestSlot, RateMeter
 from adain_live.engine.live_sinks import RecorderFactory, RecordingJob, default_recorder_factory
 from adain_live.engine.pipeline import StylePipeline
-from adain_live.errors import UserError
+from adain_live.errors import DeviceMemoryError, UserError
 
 log = logging.getLogger(__name__)
 
 #: Processing sizes (short side) tried in turn when the device runs out of memory.
 SIZE_LADDER: tuple[int, ...] = (1080, 720, 480, 360, 240, 180)
-
-
-class FrameSource(Protocol):
-    """What the runner needs from a media source: ``read()`` → frame or None at the end, ``close()``."""
-
-    def read(self) -> Any:
-        """Return the next ``Frame`` (RGB uint8 ``image``), or None at the end of the stream."""
-
-    def close(self) -> None:
-        """Release the device or file (idempotent)."""
-
-
-@dataclass(frozen=True)
-class LiveResult:
-    """One stylized frame and what it came from."""
-
-    image: np.ndarray
-    original: np.ndarray
-    index: int
-    timestamp: float
-    captured_at: float
-    infer_ms: float
-    size: int
 
 
 @dataclass(frozen=True)
@@ -70,11 +48,17 @@ def lower_size(size: int, short_side: int) -> int | None:
     return next((s for s in SIZE_LADDER if s < current), None)
 
 
-def _is_oom(exc: BaseException) -> bool:
+def as_memory_error(exc: BaseException, device: torch.device) -> DeviceMemoryError | None:
+    """``exc`` as a :class:`DeviceMemoryError` if it means the device ran out of memory, else None.
+
+    The pipeline raises DeviceMemoryError itself when it can tell beforehand; torch raises OutOfMemoryError
+    (CUDA) when an allocation fails.
+    """
+    if isinstance(exc, DeviceMemoryError):
+        return exc
     if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    text = str(exc)
-    return "out of memory" in text or ("GiB" in text and "free" in text)
+        return DeviceMemoryError(f"out of memory on {device} at this resolution", device=str(device))
+    return None
 
 
 class LiveRunner:
@@ -120,7 +104,7 @@ class LiveRunner:
         self._paused = False
         self._mirror = False
         self._recording: RecordingJob | None = None
-        self._sinks: list[Callable[[LiveResult], None]] = []
+        self._sinks: list[FrameSink] = []
         self.fps_meter = RateMeter()
         self.latency_meter = RateMeter()
         self.audio_from: Path | None = None
@@ -206,11 +190,11 @@ class LiveRunner:
         """Flip frames left–right before stylizing (a camera then behaves like a mirror)."""
         self._set("mirror", bool(on))
 
-    def add_sink(self, sink: Callable[[LiveResult], None]) -> None:
+    def add_sink(self, sink: FrameSink) -> None:
         """Call ``sink(result)`` for every new result, from the inference thread (keep it quick)."""
         self._sinks.append(sink)
 
-    def remove_sink(self, sink: Callable[[LiveResult], None]) -> None:
+    def remove_sink(self, sink: FrameSink) -> None:
         """Stop calling ``sink``."""
         if sink in self._sinks:
             self._sinks.remove(sink)
@@ -348,7 +332,7 @@ class LiveRunner:
                           self.size)
 
     def _handle_failure(self, exc: Exception, short_side: int) -> None:
-        if _is_oom(exc):
+        if as_memory_error(exc, self.pipeline.device) is not None:
             if self.pipeline.device.type == "cuda":
                 torch.cuda.empty_cache()
             smaller = lower_size(self.size, short_side)

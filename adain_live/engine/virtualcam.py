@@ -6,10 +6,9 @@ import importlib
 import logging
 import queue
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from adain_live.engine.runner import LiveResult
+from adain_live.engine.live.types import LiveResult
 
 log = logging.getLogger(__name__)
 

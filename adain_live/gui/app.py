@@ -1,9 +1,7 @@
-"""Entry point of the desktop app (``adain-live-gui``, also ``adain-live gui``)."""
+"""Run the desktop app: the window and the Qt event loop (started by ``adain-live gui`` / ``adain-live-gui``)."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,13 +12,6 @@ from PyQt6.QtWidgets import QApplication
 
 from adain_live.gui.options import AppOptions
 from adain_live.gui.window import MainWindow
-
-
-def options_from_args(args: argparse.Namespace) -> AppOptions:
-    """Build :class:`AppOptions` from the parsed ``adain-live gui`` arguments."""
-    return AppOptions(source=args.source, styles=tuple(Path(p) for p in (args.styles or [])), size=args.size,
-                      model=args.model, vgg=args.vgg, decoder=args.decoder, device=args.device,
-                      precision=args.precision, style_size=args.style_size)
 
 
 def run_app(options: AppOptions, qt_argv: Sequence[str] | None = None, screenshot: Path | None = None,
@@ -47,10 +38,3 @@ def run_app(options: AppOptions, qt_argv: Sequence[str] | None = None, screensho
         QTimer.singleShot(int(screenshot_after_s * 1000), grab)
     return int(app.exec())
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``adain-live-gui [options]``: the same as ``adain-live gui [options]``."""
-    # The CLI owns the one parser and the one-line error handling; loaded by name because the cli and gui
-    # front ends are independent layers (neither imports the other).
-    cli = importlib.import_module("adain_live.cli")
-    return int(cli.main(["gui", *(sys.argv[1:] if argv is None else argv)]))

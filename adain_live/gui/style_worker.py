@@ -94,7 +94,7 @@ class StyleWorker(QObject):
             if secondary:
                 stats.append(self._stats(secondary))
         except UserError as exc:
-            self.styleFailed.emit(exc.args[1] if len(exc.args) > 1 else primary, str(exc.args[0]))
+            self.styleFailed.emit(str(exc.path) if exc.path is not None else primary, exc.message)
             return
         weights = [1.0 - mix, mix] if secondary else None
         self.engine.runner.set_style(stats, weights, fade=fade)
@@ -105,13 +105,13 @@ class StyleWorker(QObject):
         gallery = self.engine.gallery
         entry = gallery.find(path)
         if entry is None:
-            raise UserError(f"{Path(path).name} is not in the gallery", path)
+            raise UserError(f"{Path(path).name} is not in the gallery", path=path)
         try:
             stats = gallery.stats(entry)
         except UserError as exc:
-            raise UserError(f"cannot use style {entry.path.name}: {exc}", path) from exc
+            raise UserError(f"cannot use style {entry.path.name}: {exc}", path=path) from exc
         except Exception as exc:  # noqa: BLE001 - e.g. a broken image deep in a decoder: one line, go on
-            raise UserError(f"cannot use style {entry.path.name}: {type(exc).__name__}: {exc}", path) from exc
+            raise UserError(f"cannot use style {entry.path.name}: {type(exc).__name__}: {exc}", path=path) from exc
         self.styleCached.emit(path)
         return stats
 
@@ -123,6 +123,6 @@ class StyleWorker(QObject):
             try:
                 self._stats(str(entry.path))
             except UserError as exc:
-                self.styleFailed.emit(str(entry.path), str(exc.args[0]))
+                self.styleFailed.emit(str(entry.path), exc.message)
         if self._warm:
             QTimer.singleShot(0, self._warm_next)

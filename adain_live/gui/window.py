@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         w.ready.connect(self._engine_ready)
         w.frameReady.connect(self._frame_ready)
         w.error.connect(self.show_error)
+        w.setupFailed.connect(self._setup_failed)
         w.status.connect(self.show_status)
         w.sourceOpened.connect(self._source_opened)
         w.sourceFailed.connect(self._source_failed)
@@ -282,9 +283,11 @@ class MainWindow(QMainWindow):
         self._error_shown = time.monotonic()
         self.statusBar().setStyleSheet("color: #b00020")
         self.statusBar().showMessage(message, 15000)
-        if self.engine is None and message.startswith("cannot start"):
-            self.view.clear(message)
-            self.controls.device.setText("  no model  ")
+
+    def _setup_failed(self, message: str) -> None:
+        self.show_error(message)
+        self.view.clear(message)
+        self.controls.device.setText("  no model  ")
 
     def show_status(self, message: str, timeout_ms: int = 8000) -> None:
         """Show a one-line information message in the status bar (a recent error stays visible)."""

@@ -54,6 +54,8 @@ class EngineWorker(QObject):
     frameReady = pyqtSignal(object)
     # A one-line error for the status bar; the app keeps running.
     error = pyqtSignal(str)
+    # The engine could not start (no model, no device): the one-line reason; there is no engine.
+    setupFailed = pyqtSignal(str)
     # A one-line information message for the status bar.
     status = pyqtSignal(str)
     # A source is open: its spec, a short label and whether it is a video file.
@@ -126,7 +128,7 @@ class EngineWorker(QObject):
             size = o.size if o.size is not None else recommended_size(device)
             pipe = StylePipeline(model, device, dtype, size=size, output_size="processing")
         except UserError as exc:
-            self.error.emit(f"cannot start: {exc}")
+            self.setupFailed.emit(f"cannot start: {exc}")
             return
         self.runner = LiveRunner(pipe, on_result=self._on_result, on_error=self.error.emit,
                                  on_status=self.status.emit, on_size=self.sizeLowered.emit).start()

@@ -13,7 +13,7 @@ from adain_live.core.stats import StyleStats
 from adain_live.engine.live_meter import RateMeter
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.runner import LiveRunner, lower_size
-from adain_live.errors import MediaError
+from adain_live.errors import DeviceMemoryError, MediaError
 from adain_live.media.frames import Frame
 
 
@@ -44,7 +44,8 @@ class FakeSource:
 class FakePipeline:
     """Stand-in with StylePipeline's live API: output = frame shifted by the style's mean (fast)."""
 
-    def __init__(self, oom_above=None):
+    def __init__(self, oom_above=None, typed_oom=False):
+        self.typed_oom = typed_oom
         self.size, self.alpha, self.preserve_color = 0, 1.0, False
         self.device = torch.device("cpu")
         self.style: StyleStats | None = None
@@ -61,6 +62,8 @@ class FakePipeline:
 
     def __call__(self, frame):
         if self.oom_above is not None and (self.size == 0 or self.size > self.oom_above):
+            if self.typed_oom:  # what the pipeline raises when it can tell beforehand (any wording)
+                raise DeviceMemoryError("too big", device="cpu", need_bytes=2, free_bytes=1)
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return np.clip(frame.astype(np.int16) + int(self.style.mean[0]), 0, 255).astype(np.uint8)
 
@@ -174,9 +177,10 @@ def test_end_of_stream_is_a_status(runner):
     assert "ended" in runner.events["status"][0]
 
 
-def test_oom_lowers_the_processing_size():
+@pytest.mark.parametrize("typed", [False, True])
+def test_oom_lowers_the_processing_size(typed):
     errors, sizes = [], []
-    pipe = FakePipeline(oom_above=360)
+    pipe = FakePipeline(oom_above=360, typed_oom=typed)
     pipe.size = 1080
     r = LiveRunner(pipe, on_error=errors.append, on_size=sizes.append)
     r.set_style(stats(0.0), fade=False)

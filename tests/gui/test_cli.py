@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from adain_live.cli import main as cli_main
-from adain_live.gui.app import main as gui_main
+from adain_live.cli.gui_cmd import main as gui_main
 
 
 def test_gui_help_lists_the_options(capsys):
