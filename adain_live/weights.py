@@ -24,6 +24,9 @@ from pathlib import Path
 from adain_live._fs import atomic_write_path, sha256_file
 from adain_live.core.checkpoint import load_decoder, load_encoder
 from adain_live.core.model import AdaINModel
+from adain_live.core.segmenter import VARIANTS as SEGMENTER_VARIANTS
+from adain_live.core.segmenter import PersonSegmenter
+from adain_live.core.segmenter import load_segmenter as _load_segmenter_file
 from adain_live.errors import WeightsError
 
 log = logging.getLogger(__name__)
@@ -185,6 +188,56 @@ def _check_manifest_hashes(files: dict[str, Path]) -> None:
         if expected and sha256_file(path) != expected:
             raise WeightsError(f"{path} does not match the sha256 in {STUDENT_MANIFEST}; the bundled model is "
                                "damaged: restore it with `git checkout -- models/`")
+
+
+@dataclass(frozen=True)
+class SegmenterWeights:
+    """The bundled person segmenter: one weights file per variant, in a folder of ``models/`` with a manifest."""
+
+    name: str
+    description: str
+    folder: str
+    files: tuple[tuple[str, str], ...]  # (variant, file name)
+    licence: str
+    bundled: bool = True
+
+    def file(self, variant: str) -> str:
+        """File name of ``variant`` (general or landscape)."""
+        for v, f in self.files:
+            if v == variant:
+                return f
+        raise WeightsError(f"unknown segmenter variant {variant!r}; known: {', '.join(v for v, _ in self.files)}")
+
+
+SEGMENTER = SegmenterWeights(
+    name="selfie-segmentation",
+    description="MediaPipe selfie segmentation (person mask), converted from mediapipe 0.10.21, bundled",
+    folder="selfie_segmentation",
+    files=tuple((v, f"selfie_segmentation_{v}.safetensors") for v in SEGMENTER_VARIANTS),
+    licence="Apache-2.0 (Google LLC, MediaPipe); models/selfie_segmentation/LICENSE and NOTICE",
+)
+
+
+def segmenter_path(variant: str = "landscape") -> Path:
+    """Path of the bundled segmenter weights of ``variant``."""
+    return models_dir() / SEGMENTER.folder / SEGMENTER.file(variant)
+
+
+def load_segmenter(variant: str = "landscape") -> PersonSegmenter:
+    """The bundled person segmenter (fp32, CPU), checked against its manifest's sha256."""
+    path = segmenter_path(variant)
+    if not path.is_file():
+        raise WeightsError(f"the person segmenter is missing ({path}); it is bundled with adain-live: "
+                           "restore it with `git checkout -- models/`")
+    try:
+        manifest = json.loads((path.parent / STUDENT_MANIFEST).read_text())
+        expected = manifest["variants"][variant]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        expected = None
+    if expected and sha256_file(path) != expected:
+        raise WeightsError(f"{path} does not match the sha256 in its {STUDENT_MANIFEST}; the bundled segmenter "
+                           "is damaged: restore it with `git checkout -- models/`")
+    return _load_segmenter_file(path, variant)
 
 
 def _verify(path: Path, role: str, expected_sha: str | None) -> None:
