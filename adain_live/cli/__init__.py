@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from adain_live import __version__
+from adain_live._process import prepare_environment
 from adain_live.errors import UserError
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``adain-live``; returns the process exit status."""
+    prepare_environment()  # before the subcommands import torch and OpenCV
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.INFO

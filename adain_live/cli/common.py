@@ -24,7 +24,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                    help="a known weight set (default: canonical AdaIN if installed, else the bundled model)")
     g.add_argument("--vgg", type=Path, help="encoder weights (vgg_normalised.pth); use with --decoder")
     g.add_argument("--decoder", type=Path, help="decoder weights (decoder.pth or .safetensors); use with --vgg")
-    g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    g.add_argument("--device", default="auto", help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps")
     g.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto = fp16 on CUDA; on the CPU bf16 where it has native bf16, else fp32")
 

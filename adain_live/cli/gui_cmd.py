@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from adain_live._process import prepare_environment
 from adain_live.cli.common import add_model_args
 from adain_live.errors import UserError
 from adain_live.gui.options import AppOptions  # no Qt in it: the parser stays importable without PyQt6
@@ -67,6 +68,7 @@ def options_from_args(args: argparse.Namespace) -> AppOptions:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``adain-live-gui [options]`` (a gui-script: no console window on Windows), the same as ``adain-live gui``."""
+    prepare_environment()
     # torch before PyQt6: on Windows, Qt's DLLs loaded first can make torch's fail to load.
     import torch  # noqa: F401
 

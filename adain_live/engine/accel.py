@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from adain_live.core.device import compile_available
 from adain_live.core.fast import FastAdaIN
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
     Warm-up (where compilation happens) and capture run here, on a CUDA side stream of their own, so call
     this from a background thread and the frames in flight are not held up.
     """
+    if compile_mode is not None and not compile_available(params.mean.device):
+        compile_mode = None  # no Triton (Windows) or compiler: keep the CUDA graph, skip compile quietly
     if compile_mode is not None:
         # Its own copy of the weights: compiling may swap a module's parameters while it traces, and other
         # threads run the eager network meanwhile (a few tens of MB per shape).
