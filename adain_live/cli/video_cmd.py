@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, set_styles, style_config
+from adain_live.engine.temporal import MODES, Stabilizer, StabilizeSettings, measure_flicker
 from adain_live.engine.video_job import Progress, VideoJobResult, restyle_video
 from adain_live.errors import UserError
 from adain_live.media.video_reader import probe_video
@@ -37,9 +38,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="yuv420p plays everywhere (odd sizes padded by 1 px); yuv444p keeps odd sizes exact")
     p.add_argument("--batch", type=int, default=4, help="frames per network batch (default 4)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_temporal_args(p)
     add_style_args(p)
     add_model_args(p)
     p.set_defaults(run=run)
+
+
+def add_temporal_args(p: argparse.ArgumentParser) -> None:
+    """--stabilize / --stabilize-blend / --flicker."""
+    d = StabilizeSettings()
+    g = p.add_argument_group("temporal stability")
+    g.add_argument("--stabilize", choices=MODES, default="off",
+                   help="reduce flicker: stats = smooth the content statistics over time; flow = stats + blend "
+                        "with the motion-compensated previous frame (default off)")
+    g.add_argument("--stabilize-blend", type=float, default=d.blend, metavar="W",
+                   help=f"flow: weight of the previous frame where the motion is reliable, 0-0.95 (default {d.blend})")
+    g.add_argument("--flicker", action="store_true",
+                   help="measure the output's flicker (warping error, see 'adain-live flicker') after each file")
+
+
+def stabilize_settings(args: argparse.Namespace) -> StabilizeSettings:
+    """Validated :class:`StabilizeSettings` from --stabilize / --stabilize-blend."""
+    try:
+        return StabilizeSettings(mode=args.stabilize, blend=args.stabilize_blend)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def plan_outputs(inputs: list[Path], output: Path, codec: str) -> list[tuple[Path, Path]]:
@@ -75,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--batch {args.batch} must be at least 1")
     cfg = style_config(args)
     settings = _settings(args)
+    stabilize = stabilize_settings(args)
     jobs = plan_outputs(list(args.inputs), args.output, args.codec)
     check_encoder(settings)  # bad inputs, outputs and encoders fail here, before the model is loaded
     for src, dst in jobs:
@@ -83,9 +107,15 @@ def run(args: argparse.Namespace) -> int:
         probe_video(src)
     pipe = build_pipeline(args, cfg, output_size="input", fixed_shapes=True)
     set_styles(pipe, args, cfg)
+    stylizer = Stabilizer(pipe, stabilize) if stabilize.mode != "off" else pipe
     for src, dst in jobs:
-        result = _one(src, dst, pipe, settings, args)
-        log.info("%s", summary(result))
+        if isinstance(stylizer, Stabilizer):
+            stylizer.reset()  # each file is a new clip
+        result = _one(src, dst, stylizer, settings, args)
+        line = summary(result)
+        if args.flicker:
+            line += f"; flicker (warping error) {measure_flicker(src, dst).error:.6f}"
+        log.info("%s", line)
     return 0
 
 

@@ -1,0 +1,245 @@
+"""Temporal stability: the flicker metric on video files and the stabiliser for live and batch video.
+
+* :func:`measure_flicker` — the warping error (Lai et al. 2018, :mod:`adain_live.media.flow`) of a stylized
+  video against its original, both read in lockstep.
+* :class:`Stabilizer` — wraps a pipeline (``process_batch`` / ``process_stream`` / ``__call__``) so every
+  front end (video job, live runner, app) gets the same stabilisation:
+
+  - ``stats``: the content features' mean/std before AdaIN are smoothed over time (an exponential moving
+    average, reset on scene cuts) through the model's content-statistics hook;
+  - ``flow``: ``stats`` plus :class:`FlowBlender`: each stylized frame is blended with the previous output,
+    warped by the optical flow of the *original* frames, where that flow passes a forward–backward check;
+    the flow runs at a reduced size and nothing is blended across a cut.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from adain_live.engine.temporal_stats import StatsSmoother
+from adain_live.errors import MediaError
+from adain_live.media.flow import FlickerResult, FlowEstimator, WarpingError, consistent, resize_flow, to_gray, warp
+from adain_live.media.video_reader import VideoReader
+
+__all__ = ["MODES", "FlickerResult", "FlowBlender", "StabilizeSettings", "Stabilizer", "measure_flicker"]
+
+log = logging.getLogger(__name__)
+
+#: Stabilisation modes, weakest first.
+MODES: tuple[str, ...] = ("off", "stats", "flow")
+
+
+# --- the metric on files ---------------------------------------------------------------------------------
+def measure_flicker(original: str | Path, stylized: str | Path, *, preset: str = "medium", size: int = 360,
+                    max_frames: int = 0) -> FlickerResult:
+    """Warping error of ``stylized`` against the flow of ``original`` (two videos of one clip).
+
+    ``size`` is the short side the metric runs at (0 = native; both videos are shrunk alike). The stylized
+    video may be 1 px larger (yuv420p padding of odd sizes): it is cropped. ``max_frames`` > 0 stops early.
+
+    Raises
+    ------
+    MediaError
+        Unreadable files, different frame counts or picture sizes.
+    """
+    meter = WarpingError(preset, size)
+    with VideoReader(original) as a, VideoReader(stylized) as b:
+        ia, ib = a.info, b.info
+        if not (0 <= ib.width - ia.width <= 1 and 0 <= ib.height - ia.height <= 1):
+            raise MediaError(f"{stylized} is {ib.width}x{ib.height} but {original} is {ia.width}x{ia.height}: "
+                             "give the stylized version of that same video")
+        fa, fb = a.frames(), b.frames()
+        while not max_frames or meter.frames < max_frames:
+            x, y = next(fa, None), next(fb, None)
+            if x is None or y is None:
+                if x is not y:
+                    longer, shorter = (original, stylized) if y is None else (stylized, original)
+                    raise MediaError(f"{longer} has more frames than {shorter} (both have at least "
+                                     f"{meter.frames}): give the stylized version of that same video")
+                break
+            meter.add(x.image, y.image[: ia.height, : ia.width])
+    return meter.result()
+
+
+# --- stabilisation ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StabilizeSettings:
+    """How to stabilise; validated on construction (``ValueError`` names the value and its range).
+
+    Parameters
+    ----------
+    mode
+        ``off``, ``stats`` or ``flow`` (see the module docstring).
+    blend
+        ``flow``: weight of the warped previous output where the flow is consistent, in [0, 0.95].
+    momentum
+        ``stats``: weight of the past in the moving average of the content statistics, in [0, 0.99].
+    flow_size
+        Short side (px) the flow is computed at; at least 32.
+    preset
+        DIS preset of that flow (``ultrafast``, ``fast``, ``medium``).
+    cut
+        A scene cut: mean absolute difference of consecutive (exposure-normalised) thumbnails above this
+        (in [0, 1]); the stabiliser starts afresh there.
+    """
+
+    mode: str = "off"
+    blend: float = 0.6
+    momentum: float = 0.8
+    flow_size: int = 144
+    preset: str = "ultrafast"
+    cut: float = 0.12
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"stabilize mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        for name, lo, hi in (("blend", 0.0, 0.95), ("momentum", 0.0, 0.99), ("cut", 0.0, 1.0)):
+            v = getattr(self, name)
+            if not lo <= v <= hi:
+                raise ValueError(f"stabilize {name} must be in [{lo}, {hi}], got {v}")
+        if self.flow_size < 32:
+            raise ValueError(f"stabilize flow_size must be at least 32 px, got {self.flow_size}")
+        FlowEstimator(self.preset)  # validates the preset name
+
+    @property
+    def smooths_stats(self) -> bool:
+        """Whether content statistics are smoothed (``stats`` and ``flow``)."""
+        return self.mode in ("stats", "flow")
+
+
+def _thumb(gray: np.ndarray) -> np.ndarray:
+    """A 32x18-ish thumbnail normalised to mean 0.5 (so exposure changes are not cuts)."""
+    t = cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    return t * (0.5 / max(float(t.mean()), 1e-3))
+
+
+def is_cut(prev_thumb: np.ndarray, thumb: np.ndarray, threshold: float) -> bool:
+    """Whether two thumbnails (see :func:`_thumb`) look like different scenes."""
+    return float(np.abs(prev_thumb - thumb).mean()) > threshold
+
+
+class FlowBlender:
+    """Blend each stylized frame with the flow-warped previous output (numpy + OpenCV, any thread).
+
+    Feed frames in order with :meth:`__call__`; :meth:`reset` forgets the past (a new clip). The flow of the
+    *original* frames is computed at ``settings.flow_size`` and scaled up; where it fails the forward–backward
+    check (occlusions, new picture at the borders) the stylized frame is kept as it is.
+    """
+
+    def __init__(self, settings: StabilizeSettings) -> None:
+        self.settings = settings
+        self._flow = FlowEstimator(settings.preset)
+        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # small grey, thumb, output
+        self.cuts = 0
+        self.last_coverage = 0.0
+
+    def reset(self) -> None:
+        """Start afresh (the next frame is passed through)."""
+        self._prev = None
+
+    def _small(self, original: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
+        h, w = out_shape
+        scale = min(1.0, self.settings.flow_size / min(h, w))
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        return cv2.resize(to_gray(original), size, interpolation=cv2.INTER_AREA)
+
+    def __call__(self, original: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        """The stabilised version of ``stylized`` (RGB uint8, same shape), given its ``original`` frame."""
+        small = self._small(original, stylized.shape[:2])
+        thumb = _thumb(small)
+        prev, out = self._prev, stylized
+        if prev is not None and prev[2].shape == stylized.shape and prev[0].shape == small.shape:
+            if is_cut(prev[1], thumb, self.settings.cut):
+                self.cuts += 1
+            else:
+                out = self._blend(prev[0], prev[2], small, stylized)
+        self._prev = (small, thumb, out)
+        return out
+
+    def _blend(self, prev_small: np.ndarray, prev_out: np.ndarray, small: np.ndarray,
+               stylized: np.ndarray) -> np.ndarray:
+        back = self._flow(small, prev_small)  # small(p) ≈ prev_small(p + back(p))
+        fwd = self._flow(prev_small, small)
+        mask = consistent(back, fwd).astype(np.float32)
+        self.last_coverage = float(mask.mean())
+        # Soften the mask's edges so a blended region does not end in a visible seam.
+        mask = cv2.GaussianBlur(mask, (5, 5), 0) * self.settings.blend
+        h, w = stylized.shape[:2]
+        flow = resize_flow(back, (h, w))
+        warped = warp(prev_out, flow, cv2.INTER_CUBIC).astype(np.float32)
+        weight = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
+        mixed = stylized.astype(np.float32) * (1.0 - weight) + warped * weight
+        return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+
+
+class _Pipeline(Protocol):
+    def process_stream(self, batches: Iterable[np.ndarray | Sequence[np.ndarray]]) -> Iterator[np.ndarray]: ...
+
+
+class Stabilizer:
+    """A pipeline with temporal stabilisation, called like the pipeline, with frames in time order.
+
+    ``__call__``, ``process_batch`` and ``process_stream`` stabilise; other attributes are the pipeline's.
+    Call :meth:`reset` between clips (a new file, a new camera).
+    """
+
+    def __init__(self, pipeline: Any, settings: StabilizeSettings) -> None:
+        self.pipeline, self.settings = pipeline, settings
+        self.blender = FlowBlender(settings) if settings.mode == "flow" else None
+        self.stats = _attach_stats(pipeline, settings)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pipeline, name)
+
+    def reset(self) -> None:
+        """Forget the past: smoothed statistics and the previous output."""
+        if self.blender is not None:
+            self.blender.reset()
+        if self.stats is not None:
+            self.stats.reset()
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Stylize and stabilise one RGB uint8 frame."""
+        return self.process_batch(frame[None])[0]
+
+    def process_batch(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Stylize and stabilise a batch of consecutive frames."""
+        return next(self.process_stream([frames]))
+
+    def process_stream(self, batches: Iterable[np.ndarray | Sequence[np.ndarray]]) -> Iterator[np.ndarray]:
+        """Stylize and stabilise a stream of batches of consecutive frames, in order."""
+        held: deque[np.ndarray] = deque()
+
+        def tap() -> Iterator[np.ndarray]:
+            for b in batches:
+                arr = b if isinstance(b, np.ndarray) and b.ndim == 4 else np.stack(list(b))
+                held.append(arr)
+                yield arr
+
+        for out in self.pipeline.process_stream(tap()):
+            originals = held.popleft()
+            if self.blender is None:
+                yield out
+                continue
+            yield np.stack([self.blender(o, s) for o, s in zip(originals, out, strict=True)])
+
+
+def _attach_stats(pipeline: Any, settings: StabilizeSettings) -> Any:
+    """Install the content-statistics smoother in ``pipeline`` when the mode asks for it (else None)."""
+    if not settings.smooths_stats:
+        return None
+    attach = getattr(pipeline, "set_content_stats", None)
+    if attach is None:
+        log.debug("this pipeline has no content-statistics hook; %s smooths outputs only", settings.mode)
+        return None
+    smoother = StatsSmoother(settings.momentum)
+    attach(smoother)
+    return smoother

@@ -1,0 +1,125 @@
+"""The stabiliser: output-level flow blending, content-statistics smoothing, and the video job around them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from adain_live.core import AdaINModel
+from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings
+from adain_live.engine.temporal_stats import StatsSmoother
+from adain_live.engine.video_job import restyle_video
+from adain_live.media.flow import sharpness, warping_error
+from adain_live.media.motion import motion_clip, textured_image
+from adain_live.media.synth import make_test_video, pattern
+
+FLOW = StabilizeSettings(mode="flow", blend=0.6, flow_size=72)
+
+
+@pytest.fixture(scope="module")
+def pan() -> list[np.ndarray]:
+    return motion_clip(textured_image(200, 150, seed=3), 10, (128, 96), pan=(1.7, 0.6))
+
+
+def _noisy(frames: list[np.ndarray], sigma: float) -> list[np.ndarray]:
+    rng = np.random.default_rng(1)
+    return [np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8) for f in frames]
+
+
+def test_blending_halves_flicker_without_blur(pan: list[np.ndarray]) -> None:
+    stylized = _noisy([255 - f for f in pan], 6)  # a consistent stylization plus per-frame noise
+    blender = FlowBlender(FLOW)
+    out = [blender(o, s) for o, s in zip(pan, stylized, strict=True)]
+    assert all(o.shape == s.shape and o.dtype == np.uint8 for o, s in zip(out, stylized, strict=True))
+    assert np.array_equal(out[0], stylized[0])  # nothing to blend with yet
+    assert warping_error(pan, out).error < 0.5 * warping_error(pan, stylized).error
+    clean = [255 - f for f in pan]
+    blender.reset()
+    sharp = [blender(o, s) for o, s in zip(pan, clean, strict=True)]
+    assert np.mean([sharpness(x) for x in sharp]) > 0.9 * np.mean([sharpness(x) for x in clean])
+    assert blender.cuts == 0 and blender.last_coverage > 0.8
+
+
+def test_no_blending_across_a_cut(pan: list[np.ndarray]) -> None:
+    other = motion_clip(pattern(200, 150, 5), 3, (128, 96), pan=(1.0, 0.0))
+    blender = FlowBlender(FLOW)
+    for f in pan[:3]:
+        blender(f, f)
+    assert np.array_equal(blender(other[0], other[0][::-1]), other[0][::-1])
+    assert blender.cuts == 1
+    brighter = np.clip(other[1] * 1.04, 0, 255).astype(np.uint8)  # an exposure change is no cut
+    blender(brighter, brighter)
+    assert blender.cuts == 1
+
+
+def test_settings_are_validated() -> None:
+    for bad in ({"mode": "wobble"}, {"blend": 1.0}, {"momentum": -0.1}, {"flow_size": 8}, {"preset": "x"}):
+        with pytest.raises(ValueError):
+            StabilizeSettings(**bad)  # type: ignore[arg-type]
+    assert StabilizeSettings(mode="flow").smooths_stats and not StabilizeSettings().smooths_stats
+
+
+def test_stats_smoother_averages_and_resets_on_cuts() -> None:
+    torch.manual_seed(0)
+    smoother = StatsSmoother(momentum=0.8, cut=0.25)
+    base_m, base_s = torch.rand(1, 8, 1, 1) + 1, torch.rand(1, 8, 1, 1) + 1
+    noisy_m = base_m + 0.05 * torch.randn(12, 8, 1, 1)
+    m, s = smoother("relu4_1", noisy_m, base_s.expand(12, -1, -1, -1))
+    assert m.shape == (12, 8, 1, 1) and torch.equal(m[0], noisy_m[0])  # the first frame is its own
+    assert (m[6:] - base_m).std() < 0.6 * (noisy_m[6:] - base_m).std()
+    assert torch.allclose(s, base_s.expand(12, -1, -1, -1))
+    jump_m = base_m * 3
+    m2, _ = smoother("relu4_1", jump_m, base_s)
+    assert torch.allclose(m2, jump_m) and smoother.cuts == 1
+    other, _ = smoother("level2", base_m[:, :4], base_s[:, :4])  # sites are independent
+    assert torch.equal(other, base_m[:, :4])
+    smoother.reset()
+    m3, _ = smoother("relu4_1", base_m, base_s)
+    assert torch.equal(m3, base_m) and smoother.cuts == 1
+    with pytest.raises(ValueError):
+        StatsSmoother(momentum=1.0)
+
+
+@pytest.fixture(scope="module")
+def pipe() -> StylePipeline:
+    p = StylePipeline(AdaINModel.random(seed=4), torch.device("cpu"), torch.float32, size=32)
+    p.set_style(p.style_stats(pattern(32, 32, 9), style_size=32))
+    return p
+
+
+def test_stabilizer_keeps_the_pipeline_interface(pipe: StylePipeline, pan: list[np.ndarray]) -> None:
+    stab = Stabilizer(pipe, FLOW)
+    frames = np.stack(pan[:5])
+    out = stab.process_batch(frames)
+    assert out.shape == frames.shape and out.dtype == np.uint8
+    assert stab(pan[5]).shape == pan[5].shape
+    streamed = list(stab.process_stream([frames[:2], frames[2:4]]))
+    assert [b.shape[0] for b in streamed] == [2, 2]
+    assert stab.device == pipe.device  # other attributes are the pipeline's
+    stab.reset()
+    assert np.array_equal(stab.process_batch(frames[:1])[0], pipe.process_batch(frames[:1])[0])
+
+
+def _read(path: Path) -> tuple[list[int], list[tuple[int | None, bytes]]]:
+    with av.open(str(path)) as c:
+        pts = [int(f.pts) for f in c.decode(video=0)]
+    with av.open(str(path)) as c:
+        audio = [(p.pts, bytes(p)) for p in c.demux(audio=0) if p.size]
+    return pts, audio
+
+
+def test_video_timing_and_audio_stay_exact(pipe: StylePipeline, tmp_path: Path) -> None:
+    clip = make_test_video(tmp_path / "in.mp4", size=(64, 48), frames=7)
+    plain = restyle_video(clip, tmp_path / "off.mp4", pipe, batch_size=3)
+    stable = restyle_video(clip, tmp_path / "flow.mp4", Stabilizer(pipe, FLOW), batch_size=3)  # type: ignore[arg-type]
+    assert plain.frames == stable.frames == 7
+    off_pts, off_audio = _read(tmp_path / "off.mp4")
+    flow_pts, flow_audio = _read(tmp_path / "flow.mp4")
+    src_pts, _ = _read(clip)
+    assert off_pts == flow_pts == src_pts
+    assert off_audio == flow_audio and len(off_audio) > 5
