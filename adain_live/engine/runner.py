@@ -26,6 +26,7 @@ from adain_live.engine.live_io import write_png
 from adain_live.engine.live_meter import LatestSlot, RateMeter
 from adain_live.engine.live_sinks import RecorderFactory, RecordingJob, default_recorder_factory
 from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.temporal import Stabilizer, StabilizeSettings
 from adain_live.errors import DeviceMemoryError, UserError
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class LiveRunner:
         self._paused = False
         self._mirror = False
         self._recording: RecordingJob | None = None
+        self._stabilizer: Stabilizer | None = None
         self._sinks: list[FrameSink] = []
         self.fps_meter = RateMeter()
         self.latency_meter = RateMeter()
@@ -189,6 +191,10 @@ class LiveRunner:
     def set_mirror(self, on: bool) -> None:
         """Flip frames left–right before stylizing (a camera then behaves like a mirror)."""
         self._set("mirror", bool(on))
+
+    def set_stabilize(self, settings: StabilizeSettings | str) -> None:
+        """Temporal stabilisation of the output: a mode (off, stats, flow) or full settings (engine.temporal)."""
+        self._set("stabilize", StabilizeSettings(mode=settings) if isinstance(settings, str) else settings)
 
     def add_sink(self, sink: FrameSink) -> None:
         """Call ``sink(result)`` for every new result, from the inference thread (keep it quick)."""
@@ -301,6 +307,10 @@ class LiveRunner:
                 self._paused = value
             elif key == "mirror":
                 self._mirror = value
+            elif key == "stabilize":
+                if self._stabilizer is not None:
+                    self._stabilizer.close()
+                self._stabilizer = Stabilizer(self.pipeline, value) if value.mode != "off" else None
         fading = self._update_style()
         return bool(pending) or fading
 
@@ -323,8 +333,10 @@ class LiveRunner:
             return LiveResult(image, image, cap.index, cap.timestamp, cap.captured_at, 0.0, self.size)
         # A size above the source's own would only upscale (slower, no detail gained): run it natively.
         self.pipeline.size = 0 if self.size <= 0 or self.size >= min(image.shape[:2]) else self.size
+        if self._stabilizer is not None and self._paused:
+            self._stabilizer.reset()  # a re-render of the held frame must not blend with its previous look
         try:
-            out = self.pipeline(image)
+            out = (self._stabilizer or self.pipeline)(image)
         except Exception as exc:  # noqa: BLE001 - OOM falls back; anything else is reported once
             self._handle_failure(exc, min(image.shape[:2]))
             return None

@@ -206,9 +206,16 @@ class Stabilizer:
         if self.stats is not None:
             self.stats.reset()
 
+    def close(self) -> None:
+        """Take the statistics hook out of the pipeline (which then runs unstabilised again)."""
+        if self.stats is not None:
+            self.pipeline.set_content_stats(None)
+            self.stats = None
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """Stylize and stabilise one RGB uint8 frame."""
-        return self.process_batch(frame[None])[0]
+        out = self.pipeline(frame)
+        return out if self.blender is None else self.blender(frame, out)
 
     def process_batch(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Stylize and stabilise a batch of consecutive frames."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import av
@@ -11,10 +12,12 @@ import torch
 
 from adain_live.core import AdaINModel
 from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.runner import LiveRunner
 from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings
 from adain_live.engine.temporal_stats import StatsSmoother
 from adain_live.engine.video_job import restyle_video
 from adain_live.media.flow import sharpness, warping_error
+from adain_live.media.frames import Frame
 from adain_live.media.motion import motion_clip, textured_image
 from adain_live.media.synth import make_test_video, pattern
 
@@ -123,3 +126,40 @@ def test_video_timing_and_audio_stay_exact(pipe: StylePipeline, tmp_path: Path) 
     src_pts, _ = _read(clip)
     assert off_pts == flow_pts == src_pts
     assert off_audio == flow_audio and len(off_audio) > 5
+
+
+class _Pan:
+    """A frame source moving over a texture (the live runner's source interface)."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames, self.i = frames, 0
+
+    def read(self) -> Frame | None:
+        time.sleep(0.02)
+        if self.i >= len(self.frames):
+            return None
+        self.i += 1
+        return Frame(self.frames[self.i - 1], self.i * 0.02, self.i)
+
+    def close(self) -> None:
+        pass
+
+
+def test_live_runner_stabilizes(pipe: StylePipeline, pan: list[np.ndarray]) -> None:
+    results: list[np.ndarray] = []
+    runner = LiveRunner(pipe, on_result=lambda r: results.append(r.image))
+    runner.set_style(pipe.style)  # type: ignore[arg-type]
+    runner.set_stabilize("flow")
+    with runner.start(_Pan(pan)):
+        end = time.monotonic() + 20
+        while len(results) < 3 and time.monotonic() < end:
+            time.sleep(0.02)
+        assert runner._stabilizer is not None and runner._stabilizer.blender is not None
+        runner.set_stabilize("off")
+        end = time.monotonic() + 5
+        while runner._stabilizer is not None and time.monotonic() < end:
+            time.sleep(0.02)
+    assert len(results) >= 3 and results[-1].dtype == np.uint8
+    assert runner._stabilizer is None
+    with pytest.raises(ValueError):
+        runner.set_stabilize("wobble")
