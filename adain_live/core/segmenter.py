@@ -194,16 +194,21 @@ class PersonSegmenter(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         """Soft person mask (N, 1, H, W) in [0, 1] of ``images`` (N, 3, H, W) RGB in [0, 1]."""
+        mask = self.net_mask(images)
+        h, w = images.shape[-2:]
+        if (h, w) != self.input_size:
+            mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False).clamp(0.0, 1.0)
+        return mask
+
+    def net_mask(self, images: Tensor) -> Tensor:
+        """The mask at the network's resolution (N, 1, *input_size) (callers smooth it there, then resize)."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (N, 3, H, W), got {tuple(images.shape)}")
         h, w = int(images.shape[-2]), int(images.shape[-1])
         x = images.to(self.dtype)
         if (h, w) != self.input_size:
             x = F.grid_sample(x, self._grid(h, w, x), mode="bilinear", padding_mode="zeros", align_corners=False)
-        mask = torch.sigmoid(self.net(x))
-        if (h, w) != self.input_size:
-            mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
-        return mask.clamp(0.0, 1.0)
+        return torch.sigmoid(self.net(x))
 
     def _grid(self, h: int, w: int, like: Tensor) -> Tensor:
         """Sampling grid of MediaPipe's input warp: output pixel x reads input x·W/w (corners map to corners).
