@@ -97,7 +97,16 @@ def run(args: argparse.Namespace) -> int:
 def _run_with_progress(jobs: list[Job], settings: BatchSettings, args: argparse.Namespace, workers: int,
                        gpus: list[str]) -> BatchResult:
     bar = tqdm(total=len(jobs), unit="job", desc="batch", disable=args.quiet, dynamic_ncols=True)
+    # Frames of the running job: only when jobs run in this process (workers report whole jobs).
+    frame_bar = tqdm(unit="frame", position=1, leave=False, disable=args.quiet or workers > 1 or args.ray is not None,
+                     dynamic_ncols=True)
     frames = {"n": 0}
+
+    def on_frames(job: Job, done: int, total: int | None) -> None:
+        if frame_bar.desc != job.name:
+            frame_bar.reset(total=total)
+            frame_bar.set_description(job.name)
+        frame_bar.update(done - frame_bar.n)
 
     def on_outcome(o: JobOutcome) -> None:
         frames["n"] += o.frames
@@ -108,8 +117,9 @@ def _run_with_progress(jobs: list[Job], settings: BatchSettings, args: argparse.
 
     try:
         return run_batch(jobs, settings, args.output, workers=workers, ray_address=args.ray, gpus=gpus,
-                         on_outcome=on_outcome)
+                         on_outcome=on_outcome, on_frames=on_frames)
     finally:
+        frame_bar.close()
         bar.close()
 
 
