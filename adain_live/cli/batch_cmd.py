@@ -82,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers {args.workers} must be at least 1")
     inputs = collect(args.inputs, "input")
     styles = collect(args.style, "style", kinds=("image",))
-    gpus = _gpus(args.device) if args.ray is None else ([] if args.device == "cpu" else ["cuda"])
-    workers = args.workers or default_workers(args.device, len(gpus))
-    threads = 0 if gpus else threads_per_worker(workers)
+    if args.ray is None:
+        gpus = _gpus(args.device)
+        workers = args.workers or default_workers(args.device, len(gpus))
+        threads = 0 if gpus else threads_per_worker(workers)
+    else:  # the cluster's resources decide (batch_exec.ray_plan); 0 = one actor per GPU
+        gpus, workers, threads = [], args.workers or 0, 1
     settings = settings_from(args, threads)
     jobs = plan(inputs, styles, args.output, settings)
     result = _run_with_progress(jobs, settings, args, workers, gpus)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from adain_live._fs import sha256_file, atomic_write_text
+from adain_live._fs import atomic_write_text, sha256_file
 from adain_live.errors import UserError
 from adain_live.media.video_writer import VIDEO_SUFFIXES
 
@@ -231,7 +231,7 @@ def write_report(outdir: Path, outcomes: Sequence[JobOutcome], meta: dict[str, A
     return path
 
 
-def default_workers(device: str, gpu_count: int, cores: int | None = None) -> int:
+def default_workers(device: str, gpu_count: int) -> int:
     """One worker per GPU on CUDA; on the CPU one worker (it uses every core), see ``--workers``."""
     if device.startswith("cuda") or (device == "auto" and gpu_count > 0):
         return max(1, gpu_count)

@@ -183,6 +183,21 @@ def ray_init(address: str, num_cpus: int | None = None) -> bool:
     return True
 
 
+def ray_plan(settings: BatchSettings, workers: int) -> tuple[bool, int]:
+    """Whether to use GPUs and how many actors, from the connected cluster's resources.
+
+    ``workers == 0`` means one actor per GPU (or per ``threads`` CPUs on a CPU batch).
+    """
+    resources = _import_ray().cluster_resources()
+    gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
+    if settings.device.startswith("cuda") and gpus == 0:
+        raise UserError(f"--device {settings.device}: the Ray cluster has no GPU; use --device cpu or add GPU nodes")
+    use_gpu = settings.device.startswith("cuda") or (settings.device == "auto" and gpus > 0)
+    if workers == 0:
+        workers = gpus if use_gpu else max(1, cpus // max(1, settings.threads))
+    return use_gpu, workers
+
+
 def run_ray(todo: Sequence[tuple[Job, str]], settings: BatchSettings, workers: int, on_outcome: OnOutcome,
             use_gpu: bool) -> list[int]:
     """Run jobs on ``workers`` Ray actors; returns how many models each actor loaded."""
@@ -264,7 +279,8 @@ def _dispatch(todo: Sequence[tuple[Job, str]], settings: BatchSettings, workers:
     if ray_address is not None:
         started = ray_init(ray_address, num_cpus=None)
         try:
-            run_ray(todo, settings, workers, finished, use_gpu=bool(gpus))
+            use_gpu, workers = ray_plan(settings, workers)
+            run_ray(todo, settings, workers, finished, use_gpu=use_gpu)
         finally:
             if started:
                 _import_ray().shutdown()

@@ -117,7 +117,7 @@ _RUNNER: JobRunner | None = None
 
 
 def process_runner(settings: BatchSettings, device: str | None = None) -> JobRunner:
-    """This process's :class:`JobRunner` for ``settings`` (built on first use, then reused)."""
+    """The :class:`JobRunner` of this process for ``settings`` (built on first use, then reused)."""
     global _RUNNER
     if _RUNNER is None or _RUNNER.settings != settings or (device and _RUNNER.device != device):
         _RUNNER = JobRunner(settings, device)

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from adain_live.cli import main
-from adain_live.engine.batch import MANIFEST_NAME, REPORT_NAME, BatchSettings, Manifest, plan
+from adain_live.engine.batch import REPORT_NAME, BatchSettings, Manifest, plan
 from adain_live.engine.batch_exec import prepare
 from adain_live.media.synth import make_test_video, pattern
 
