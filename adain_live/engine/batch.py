@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from adain_live._fs import atomic_write_text, sha256_file
+from adain_live._fs import IMAGE_SUFFIXES, atomic_write_text, sha256_file
+from adain_live.engine.config import check_alpha, check_size
 from adain_live.errors import UserError
 from adain_live.media.video_writer import VIDEO_SUFFIXES
 
@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = ".adain-live-batch.json"
 REPORT_NAME = "batch-report.json"
-#: Input files a batch picks up from folders (videos and images) and the styles it accepts.
-IMAGE_INPUTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_INPUTS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 STATUSES = ("done", "skipped", "failed", "partial", "cancelled")
 
 
@@ -60,11 +57,11 @@ class BatchSettings:
     overwrite: bool = False
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.alpha) and 0.0 <= self.alpha <= 1.0):
-            raise ValueError(f"alpha {self.alpha} must be in [0, 1]")
-        for name in ("size", "style_size", "threads"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name.replace('_', '-')} {getattr(self, name)} must be >= 0")
+        check_alpha(self.alpha)
+        check_size(self.size)
+        check_size(self.style_size, "style-size")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
         if self.batch < 1:
             raise ValueError(f"batch {self.batch} must be at least 1")
 
@@ -120,7 +117,7 @@ class JobOutcome:
 def kind_of(path: Path) -> str | None:
     """``video``, ``image`` or ``None`` from a file's extension."""
     suffix = path.suffix.lower()
-    return "video" if suffix in VIDEO_INPUTS else "image" if suffix in IMAGE_INPUTS else None
+    return "video" if suffix in VIDEO_SUFFIXES else "image" if suffix in IMAGE_SUFFIXES else None
 
 
 def collect(items: Iterable[Path], what: str, kinds: Sequence[str] = ("video", "image")) -> list[Path]:
