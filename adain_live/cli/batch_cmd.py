@@ -104,9 +104,11 @@ def _run_with_progress(jobs: list[Job], settings: BatchSettings, args: argparse.
     frame_bar = tqdm(unit="frame", position=1, leave=False, disable=args.quiet or workers > 1 or args.ray is not None,
                      dynamic_ncols=True)
     frames = {"n": 0}
+    current: list[str] = []
 
     def on_frames(job: Job, done: int, total: int | None) -> None:
-        if frame_bar.desc != job.name:
+        if current != [job.name]:
+            current[:] = [job.name]
             frame_bar.reset(total=total)
             frame_bar.set_description(job.name)
         frame_bar.update(done - frame_bar.n)
