@@ -11,6 +11,7 @@ from typing import Any
 
 from adain_live._process import prepare_environment
 from adain_live.cli.common import add_model_args
+from adain_live.engine.live_io import CameraMode
 from adain_live.errors import UserError
 from adain_live.gui.options import AppOptions  # no Qt in it: the parser stays importable without PyQt6
 
@@ -29,6 +30,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--size", type=int, default=None,
                    help="processing size of the short side, 0 = native (default: native on a GPU, ~256 on a CPU)")
     p.add_argument("--style-size", type=int, default=512, help="short side of style images (default 512)")
+    p.add_argument("--camera-size", default="1280x720", metavar="WxH",
+                   help="size to ask the camera for (default 1280x720; it gives the nearest it has)")
+    p.add_argument("--camera-fps", type=float, default=30.0, help="frame rate to ask the camera for (default 30)")
     p.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot-after", type=float, default=8.0, help=argparse.SUPPRESS)
     add_model_args(p)
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Start the app and return its exit status."""
     if args.size is not None and args.size < 0:
         raise UserError(f"--size must be 0 (native) or a positive short side, got {args.size}")
+    _camera_mode(args)
     _check_display()
     try:
         # Imported here, not at the top: PyQt6 is an optional extra and the other commands run without it.
@@ -61,9 +66,20 @@ def run(args: argparse.Namespace) -> int:
 
 def options_from_args(args: argparse.Namespace) -> AppOptions:
     """Build the app's :class:`~adain_live.gui.options.AppOptions` from the parsed ``adain-live gui`` arguments."""
+    width, height, fps = _camera_mode(args)
     return AppOptions(source=args.source, styles=tuple(Path(p) for p in (args.styles or [])), size=args.size,
                       model=args.model, vgg=args.vgg, decoder=args.decoder, device=args.device,
-                      precision=args.precision, style_size=args.style_size)
+                      precision=args.precision, style_size=args.style_size,
+                      camera_size=(width, height), camera_fps=fps)
+
+
+def _camera_mode(args: argparse.Namespace) -> tuple[int, int, float]:
+    """``--camera-size``/``--camera-fps`` checked (UserError naming the bad value) as (width, height, fps)."""
+    try:
+        mode = CameraMode.parse(getattr(args, "camera_size", None), getattr(args, "camera_fps", None))
+    except ValueError as exc:
+        raise UserError(f"--camera-size/--camera-fps: {exc}") from None
+    return mode.width, mode.height, mode.fps
 
 
 def main(argv: Sequence[str] | None = None) -> int:

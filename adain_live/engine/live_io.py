@@ -19,6 +19,33 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class CameraMode:
+    """What to ask a camera for: size, rate and pixel format (the camera gives the nearest it has)."""
+
+    width: int = 1280
+    height: int = 720
+    fps: float = 30.0
+    fourcc: str | None = "MJPG"  # USB cameras need it for 720p/1080p at 30 fps; ignored where not offered
+
+    def __post_init__(self) -> None:
+        if not (16 <= self.width <= 7680 and 16 <= self.height <= 4320):
+            raise ValueError(f"camera size {self.width}x{self.height} is out of range; use e.g. 1280x720")
+        if not 1 <= self.fps <= 240:
+            raise ValueError(f"camera frame rate {self.fps:g} is out of range; use 1 to 240 (e.g. 30)")
+
+    @classmethod
+    def parse(cls, size: str | None = None, fps: float | None = None) -> CameraMode:
+        """``"1280x720"`` and ``30`` → a mode (None keeps the default); ValueError naming the bad value."""
+        width, height = cls.width, cls.height
+        if size:
+            parts = size.lower().replace("×", "x").split("x")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise ValueError(f"camera size {size!r} is not WIDTHxHEIGHT; use e.g. 1280x720")
+            width, height = int(parts[0]), int(parts[1])
+        return cls(width, height, cls.fps if fps is None else float(fps))
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """A live source: a camera index or a video file (played looping, in real time)."""
 
@@ -49,19 +76,26 @@ class SourceSpec:
         return f"Camera {self.camera}" if self.path is None else self.path.name
 
 
-def open_live_source(spec: SourceSpec) -> FrameSource:
+def open_live_source(spec: SourceSpec, mode: CameraMode | None = None) -> FrameSource:
     """Open ``spec`` as a started live source (a file loops, paced in real time; a camera keeps the newest frame).
 
-    Raises :class:`MediaError` with a one-line message when it cannot be opened.
+    A camera is opened once, with ``mode`` requested (default 1280×720 at 30 fps, MJPG). Slow on some systems
+    (seconds): call it from a worker thread. Raises :class:`MediaError` with a one-line message when it cannot be
+    opened.
     """
     if spec.path is not None:
         return FileSource(spec.path, loop=True, realtime=True).start()
     assert spec.camera is not None
-    return CameraSource(spec.camera).start()
+    mode = mode or CameraMode()
+    return CameraSource(spec.camera, width=mode.width, height=mode.height, fps=mode.fps, fourcc=mode.fourcc).start()
 
 
 def list_cameras() -> list[tuple[int, str]]:
-    """``(index, name)`` of the cameras the platform reports (empty when none)."""
+    """``(index, name)`` of the cameras the platform reports (empty when none), without opening them.
+
+    Can take a second or two (a subprocess on macOS, COM on Windows): call it from a worker thread, not the GUI
+    thread.
+    """
     try:
         return [(int(c.index), str(c.name or f"Camera {c.index}")) for c in media_list_cameras()]
     except (MediaError, OSError) as exc:

@@ -60,7 +60,7 @@ class RateMeter:
 
     def tick(self, now: float | None = None) -> None:
         """Count one event."""
-        now = time.monotonic() if now is None else now
+        now = time.perf_counter() if now is None else now
         with self._lock:
             self._times.append(now)
             # Keep two events beyond the window so rates below 1/window can still be measured.
@@ -69,7 +69,7 @@ class RateMeter:
 
     def rate(self, now: float | None = None) -> float:
         """Events per second over the window; below 1 fps, from the last two events (0 when idle > 5 s)."""
-        now = time.monotonic() if now is None else now
+        now = time.perf_counter() if now is None else now
         with self._lock:
             times = list(self._times)
         recent = [t for t in times if now - t <= self.window_s]

@@ -64,7 +64,7 @@ class RecordingJob:
         self._factory = factory
         self._on_error = on_error or (lambda m: log.error("%s", m))
         self._queue: queue.Queue[tuple[np.ndarray, float, float] | None] = queue.Queue(max_queue)
-        self.started_at = time.monotonic()
+        self.started_at = time.perf_counter()
         self.frames = 0
         self.dropped = 0
         self.error: str | None = None
@@ -74,7 +74,7 @@ class RecordingJob:
     @property
     def elapsed(self) -> float:
         """Seconds since the recording started."""
-        return time.monotonic() - self.started_at
+        return time.perf_counter() - self.started_at
 
     def offer(self, result: LiveResult) -> None:
         """Queue a frame without waiting (dropped and counted when the writer is behind)."""

@@ -222,7 +222,7 @@ class LiveRunner:
 
     def mark_displayed(self, result: LiveResult) -> None:
         """Record that ``result`` reached the screen now (capture→display latency)."""
-        self.latency_meter.add_value((time.monotonic() - result.captured_at) * 1000.0)
+        self.latency_meter.add_value((time.perf_counter() - result.captured_at) * 1000.0)
 
     def snapshot(self, path: str | Path) -> Path:
         """Save the current stylized frame (processing resolution) as a PNG and return its path."""
@@ -266,7 +266,7 @@ class LiveRunner:
                         self._on_status("the video ended; open it again or choose another source")
                     return
                 image = frame.image
-                self._frames.put(_Captured(image, int(frame.index), float(frame.timestamp), time.monotonic()))
+                self._frames.put(_Captured(image, int(frame.index), float(frame.timestamp), time.perf_counter()))
         except Exception as exc:  # noqa: BLE001 - any source failure becomes a one-line message
             if not stop.is_set():
                 self._on_error(_one_line(exc, "the video source failed"))
@@ -297,7 +297,7 @@ class LiveRunner:
                 current = self.pipeline.style
                 keep = fade and current is not None and self.fade_s > 0
                 self._fade_from = current.to("cpu") if keep and current is not None else None
-                self._fade_t0 = time.monotonic()
+                self._fade_t0 = time.perf_counter()
                 self._target, self._style_dirty = target, True
             elif key in ("alpha", "preserve_color"):
                 setattr(self.pipeline, key, value)
@@ -319,7 +319,7 @@ class LiveRunner:
         if self._target is None or not self._style_dirty:
             return False
         start = self._fade_from
-        t = 1.0 if start is None else (time.monotonic() - self._fade_t0) / self.fade_s
+        t = 1.0 if start is None else (time.perf_counter() - self._fade_t0) / self.fade_s
         if start is None or t >= 1.0:
             self.pipeline.set_style(self._target)
             self._fade_from, self._style_dirty = None, False
@@ -356,7 +356,7 @@ class LiveRunner:
                 return
         # The frame is skipped and the loop goes on; a repeated failure is reported once every few seconds.
         message = _one_line(exc, "stylizing failed")
-        now = time.monotonic()
+        now = time.perf_counter()
         if message != self._last_failure[0] or now - self._last_failure[1] > 5.0:
             self._last_failure = (message, now)
             log.debug("frame failed", exc_info=exc)

@@ -25,6 +25,9 @@ class AppOptions:
     device: str = "auto"
     precision: str = "auto"
     style_size: int = 512
+    #: Size and rate asked of a camera (it gives the nearest it has).
+    camera_size: tuple[int, int] = (1280, 720)
+    camera_fps: float = 30.0
     #: Builds the model instead of loading weights (tests use ``AdaINModel.random``).
     model_factory: Callable[[], Any] | None = field(default=None, compare=False)
     #: Folder of cached style statistics (None: ``weights.cache_dir() / "stats"``).

@@ -18,7 +18,7 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from adain_live import weights
 from adain_live.core.device import dtype_name, resolve_device
 from adain_live.engine import virtualcam
-from adain_live.engine.live_io import SourceSpec, open_live_source
+from adain_live.engine.live_io import CameraMode, SourceSpec, open_live_source
 from adain_live.engine.pipeline import (
     StylePipeline,
     enable_fast_backends,
@@ -156,7 +156,7 @@ class EngineWorker(QObject):
             return
         try:
             parsed = SourceSpec.parse(spec)
-            source = open_live_source(parsed)
+            source = open_live_source(parsed, CameraMode(*self.options.camera_size, self.options.camera_fps))
         except (UserError, ValueError, OSError) as exc:
             self.sourceFailed.emit(spec, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return

@@ -6,7 +6,8 @@ Everything leaves this package as RGB ``uint8`` HWC arrays; OpenCV's BGR stays i
 from __future__ import annotations
 
 from adain_live.media.audio import AudioCarrier, can_copy
-from adain_live.media.camera import CameraInfo, CameraSource, list_cameras
+from adain_live.media.camera import CameraSource
+from adain_live.media.camera_list import CameraInfo, list_cameras
 from adain_live.media.file_source import FileSource
 from adain_live.media.frames import Frame
 from adain_live.media.images import read_image, write_image

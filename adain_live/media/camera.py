@@ -1,4 +1,4 @@
-"""A camera as a frame source: the newest frame wins, stale ones are dropped."""
+"""A camera as a frame source: the newest frame wins, stale ones are dropped (listing cameras: camera_list)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import logging
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,43 +18,40 @@ logger = logging.getLogger(__name__)
 _MAX_FAILED_GRABS = 30  # consecutive failed reads before the camera counts as gone (~1 s at 30 fps)
 
 
-@dataclass(frozen=True)
-class CameraInfo:
-    """A camera the platform reports: OpenCV index, name (when known) and device path (Linux)."""
+def capture_api(device: int | str, platform: str | None = None) -> list[int]:
+    """OpenCV capture backends to try for ``device``, best first.
 
-    index: int
-    name: str
-    path: str | None = None
-
-
-def list_cameras() -> list[CameraInfo]:
-    """Return the cameras the platform lists, without opening them (Linux: ``/sys/class/video4linux``).
-
-    Other platforms give no names: indices 0..3 that OpenCV can open are returned as ``Camera N``.
+    Windows: DirectShow (opens in well under a second, follows the enumeration order of the camera list, takes
+    MJPG), then Media Foundation (its slow hardware transforms are off: see :mod:`adain_live._process`).
+    macOS: AVFoundation. Linux: V4L2. A file or URL given as a "camera" lets OpenCV choose.
     """
-    if sys.platform.startswith("linux"):
-        return _linux_cameras(Path("/sys/class/video4linux"))
-    found = []
-    for index in range(4):
-        cap = cv2.VideoCapture(index)
+    platform = platform or sys.platform
+    if isinstance(device, str) and not device.startswith("/dev/"):
+        return [cv2.CAP_ANY]
+    if platform == "win32":
+        return [cv2.CAP_DSHOW, cv2.CAP_MSMF]
+    if platform == "darwin":
+        return [cv2.CAP_AVFOUNDATION]
+    if platform.startswith("linux"):
+        return [cv2.CAP_V4L2]
+    return [cv2.CAP_ANY]
+
+
+def _open(device: int | str, apis: list[int]) -> cv2.VideoCapture | None:
+    for api in apis:
+        cap = cv2.VideoCapture(device, api)
         if cap.isOpened():
-            found.append(CameraInfo(index, f"Camera {index}"))
+            return cap
         cap.release()
-    return found
+    return None
 
 
-def _linux_cameras(root: Path) -> list[CameraInfo]:
-    cams = []
-    for node in sorted(root.glob("video*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else -1):
-        if not node.name[5:].isdigit():
-            continue
-        # A device exposes several nodes; node index 0 is the capture one, the others are metadata.
-        idx_file = node / "index"
-        if idx_file.exists() and idx_file.read_text().strip() not in ("", "0"):
-            continue
-        name = (node / "name").read_text().strip() if (node / "name").exists() else node.name
-        cams.append(CameraInfo(int(node.name[5:]), name, f"/dev/{node.name}"))
-    return cams
+def _no_camera_message(device: int | str, platform: str | None = None) -> str:
+    what = f"at index {device}" if isinstance(device, int) else f"at {device}"
+    if (platform or sys.platform) == "darwin":
+        return (f"no camera {what} could be opened; if this Mac has one, macOS may be blocking access: allow it "
+                "for this app (or your terminal) in System Settings → Privacy & Security → Camera, then try again")
+    return f"no camera {what}; plug one in, pick another index (see the camera list) or use a video file instead"
 
 
 class CameraSource:
@@ -65,26 +60,23 @@ class CameraSource:
     Parameters
     ----------
     device
-        OpenCV index (``0``) or a device path (``/dev/video2``). A missing camera fails here at once.
-    width, height, fps
-        Requested mode; the camera may give another one: see :attr:`size` and :attr:`fps`.
+        OpenCV index (``0``) or a device path (``/dev/video2``). A missing camera fails here at once. The camera
+        is opened once, here, with the platform's backend (:func:`capture_api`).
+    width, height, fps, fourcc
+        Requested mode (default 1280×720 at 30 fps, MJPG where the camera offers it; None: the driver's
+        default); the camera may give another one: see :attr:`size` and :attr:`fps`.
     """
 
-    def __init__(self, device: int | str = 0, *, width: int | None = None, height: int | None = None,
-                 fps: float | None = None) -> None:
+    def __init__(self, device: int | str = 0, *, width: int | None = 1280, height: int | None = 720,
+                 fps: float | None = 30.0, fourcc: str | None = "MJPG") -> None:
         self.device = device
-        self._cap = cv2.VideoCapture(device)
-        if not self._cap.isOpened():
-            self._cap.release()
-            what = f"at index {device}" if isinstance(device, int) else f"at {device}"
-            raise MediaError(f"no camera {what}; plug one in, pick another index "
-                             "(see the camera list) or use a video file instead")
-        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
-                            (cv2.CAP_PROP_FPS, fps)):
-            if value:
-                self._cap.set(prop, float(value))
-        self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        cap = _open(device, capture_api(device))
+        if cap is None:
+            raise MediaError(_no_camera_message(device))
+        self._cap = cap
+        self._request_mode(width, height, fps, fourcc)
+        self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if (width and width != self.size[0]) or (height and height != self.size[1]):
             logger.info("camera %s gives %dx%d instead of %sx%s", device, *self.size, width, height)
         self.dropped = 0
@@ -95,6 +87,20 @@ class CameraSource:
         self._ended = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _request_mode(self, width: int | None, height: int | None, fps: float | None, fourcc: str | None) -> None:
+        """Ask for a pixel format, size and rate; a driver gives the nearest it has (MJPG: USB 1080p30 needs it)."""
+        if self._is_file():
+            return
+        if fourcc:  # before the size: V4L2 and DirectShow pick the sizes the format offers
+            self._cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                            (cv2.CAP_PROP_FPS, fps)):
+            if value:
+                self._cap.set(prop, float(value))
+
+    def _is_file(self) -> bool:
+        return isinstance(self.device, str) and not self.device.startswith("/dev/")
 
     def start(self) -> CameraSource:
         """Start capturing in the background; returns ``self``."""
@@ -116,7 +122,7 @@ class CameraSource:
                     time.sleep(0.01)
                     continue
                 failures = 0
-                self._publish(Frame(_to_rgb(bgr), time.monotonic(), index))
+                self._publish(Frame(_to_rgb(bgr), time.perf_counter(), index))
                 index += 1
         finally:
             self._cap.release()

@@ -121,7 +121,7 @@ class FileSource:
         return item
 
     def _pace(self, timestamp: float) -> None:
-        now = time.monotonic()
+        now = time.perf_counter()
         if self._clock0 is None:
             self._clock0 = now - timestamp
         delay = self._clock0 + timestamp - now

@@ -8,7 +8,7 @@ import pytest
 
 from adain_live.errors import MediaError
 from adain_live.media import CameraSource, FileSource, FrameSource, list_cameras, open_source
-from adain_live.media.camera import _linux_cameras
+from adain_live.media.camera_list import linux_cameras as _linux_cameras
 from adain_live.media.synth import pattern
 
 

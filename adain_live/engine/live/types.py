@@ -34,7 +34,7 @@ class LiveResult:
     #: The source's frame index and media time in seconds.
     index: int
     timestamp: float
-    #: ``time.monotonic()`` when the frame was captured (capture→display latency).
+    #: ``time.perf_counter()`` when the frame was captured (capture→display latency).
     captured_at: float
     #: Network time of this frame in milliseconds (0 when no style is set).
     infer_ms: float
