@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -58,9 +59,13 @@ def atomic_write_path(path: str | os.PathLike[str], *, sync: bool = True) -> Ite
     flushed to disk (``sync``), given normal permissions and renamed over ``path`` in one step, so a reader sees
     the old file or the new one, never half of one. On any error, Ctrl-C included, it is removed and the error
     propagates; ``path`` is untouched. The folder must exist (OSError otherwise).
+
+    The temporary name carries this process's id (``.<name>.<pid>.<random>.part<suffix>``), so temporary files
+    that a killed writer (SIGKILL, power loss) left behind are recognised and removed here.
     """
     target = Path(path)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=f".part{target.suffix}")
+    clean_stale_parts(target)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=part_prefix(target), suffix=f".part{target.suffix}")
     os.close(fd)
     tmp = Path(name)
     try:
@@ -116,3 +121,44 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+#: Temporary files are named ``.<name>.<pid>.<random>.part<suffix>``: the pid says whether the writer is alive.
+_PART_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.part(?P<suffix>\.[^.]*)?$")
+
+
+def part_prefix(target: Path) -> str:
+    """Prefix of this process's temporary files for ``target`` (the pid marks who writes them)."""
+    return f".{target.name}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_parts(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporary files of ``target`` whose writing process is gone; return what was removed."""
+    target = Path(target)
+    removed: list[Path] = []
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _PART_RE.match(entry.name)
+        if m is None or m.group("name") != target.name or _pid_alive(int(m.group("pid"))):
+            continue
+        try:
+            entry.unlink()
+            removed.append(entry)
+        except OSError:
+            continue
+    return removed

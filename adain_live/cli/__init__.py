@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from adain_live import __version__
@@ -20,6 +22,21 @@ from adain_live.errors import UserError
 COMMANDS: tuple[str, ...] = ("stylize", "video", "batch", "gui", "weights", "bench", "flicker")
 
 log = logging.getLogger(__name__)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so it unwinds like Ctrl-C (temporary files are removed)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _handle_sigterm() -> object:
+    """Turn SIGTERM into :class:`Terminated` (main thread only); return the previous handler (or None)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s")
+    previous = _handle_sigterm() if args.command != "gui" else None  # the GUI keeps Qt's own handling
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except UserError as exc:
@@ -55,8 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"adain-live: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("adain-live: terminated (SIGTERM); unfinished output removed", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print("adain-live: interrupted", file=sys.stderr)
+        print("adain-live: interrupted; unfinished output removed", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last-resort one-liner; --debug re-raises
         if args.debug:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, set_styles, style_config
 from adain_live.engine.temporal import MODES, Stabilizer, StabilizeSettings, measure_flicker
-from adain_live.engine.video_job import Progress, VideoJobResult, restyle_video
+from adain_live.engine.video_job import Progress, VideoJobResult, check_output, restyle_video
 from adain_live.errors import UserError
 from adain_live.media.video_reader import probe_video
-from adain_live.media.video_writer import CODECS, VIDEO_SUFFIXES, EncodeSettings, check_encoder
+from adain_live.media.video_writer import CODECS, EncodeSettings, check_encoder
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def stabilize_settings(args: argparse.Namespace) -> StabilizeSettings:
 
 
 def plan_outputs(inputs: list[Path], output: Path, codec: str) -> list[tuple[Path, Path]]:
-    """Pair every input with its output path.
+    """Pair every input with its output path (nothing is created: the folder is made when the work starts).
 
     ``output`` is a file for one input (unless it is a folder or has no extension), else a folder.
     """
@@ -77,7 +78,6 @@ def plan_outputs(inputs: list[Path], output: Path, codec: str) -> list[tuple[Pat
         return [(inputs[0], output)]
     if output.exists() and not output.is_dir():
         raise UserError(f"-o {output} must be a folder when there are {len(inputs)} inputs")
-    output.mkdir(parents=True, exist_ok=True)
     suffix = _SUFFIX.get(codec, ".mp4")
     names = [output / f"{p.stem}_styled{suffix}" for p in inputs]
     if len(set(names)) != len(names):
@@ -92,8 +92,36 @@ def _settings(args: argparse.Namespace) -> EncodeSettings:
         raise UserError(str(exc)) from None
 
 
+def _check_all(jobs: list[tuple[Path, Path]], overwrite: bool) -> None:
+    """Check every input is readable and every output writable, before the model loads or a folder is made.
+
+    A folder that is still to be made is checked at its nearest existing parent.
+    """
+    for src, dst in jobs:
+        probe_video(src)
+        folder = dst.parent
+        if not folder.is_dir():
+            existing = next((p for p in folder.parents if p.exists()), Path("."))
+            if not existing.is_dir():
+                raise UserError(f"cannot create output folder {folder}: {existing} is not a folder; choose another -o")
+            check_output(src, existing / dst.name, overwrite=True)
+        else:
+            check_output(src, dst, overwrite)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create output folder {folder} ({exc.strerror}); choose another -o") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``adain-live video``."""
+    """Run ``adain-live video``.
+
+    Exit 0 when every file was stylized in full; 1 when an input was truncated or damaged (what it held is
+    written and one line says how many frames of how many); errors raise :class:`UserError` (exit 2).
+    """
     if args.batch < 1:
         raise UserError(f"--batch {args.batch} must be at least 1")
     cfg = style_config(args)
@@ -101,22 +129,25 @@ def run(args: argparse.Namespace) -> int:
     stabilize = stabilize_settings(args)
     jobs = plan_outputs(list(args.inputs), args.output, args.codec)
     check_encoder(settings)  # bad inputs, outputs and encoders fail here, before the model is loaded
-    for src, dst in jobs:
-        if dst.suffix.lower() not in VIDEO_SUFFIXES:
-            raise UserError(f"cannot tell the video format from {dst.name!r}: end it in {', '.join(VIDEO_SUFFIXES)}")
-        probe_video(src)
+    _check_all(jobs, args.overwrite)
     pipe = build_pipeline(args, cfg, output_size="input", fixed_shapes=True)
     set_styles(pipe, args, cfg)
     stylizer = Stabilizer(pipe, stabilize) if stabilize.mode != "off" else pipe
+    partial = 0
     for src, dst in jobs:
         if isinstance(stylizer, Stabilizer):
             stylizer.reset()  # each file is a new clip
+        _make_folder(dst.parent)
         result = _one(src, dst, stylizer, settings, args)
+        if result.partial:
+            partial += 1
+            print(f"adain-live: warning: {result.partial_line()}", file=sys.stderr)
+            continue
         line = summary(result)
         if args.flicker:
             line += f"; flicker (warping error) {measure_flicker(src, dst).error:.6f}"
         log.info("%s", line)
-    return 0
+    return 1 if partial else 0
 
 
 def _one(src: Path, dst: Path, pipe: object, settings: EncodeSettings, args: argparse.Namespace) -> VideoJobResult:

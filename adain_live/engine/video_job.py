@@ -2,12 +2,15 @@
 
 Timing contract: same frame count, time base and pts as the input (29.97 stays 30000/1001, variable frame
 rate stays variable); the output is written to a temporary file next to the target and renamed at the end,
-so an interrupted or failed job leaves nothing under the output name.
+so an interrupted or failed job leaves nothing under the output name. A truncated or damaged input is
+stylized as far as it decodes: the output is kept and the result says it is partial (``frames`` of ``expected``).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -52,6 +55,22 @@ class VideoJobResult:
     info: VideoInfo
     encoded_size: tuple[int, int]
     audio_notes: list[str] = field(default_factory=list)
+    #: frames the input's header announces (None when it does not say)
+    expected: int | None = None
+    #: why decoding stopped early (None when the input decoded to its end)
+    damage: str | None = None
+
+    @property
+    def partial(self) -> bool:
+        """True when fewer frames were written than the input holds (truncated or damaged input)."""
+        return self.damage is not None or (self.expected is not None and self.frames < self.expected)
+
+    def partial_line(self) -> str:
+        """One line for a partial result: how many frames of how many, and why."""
+        of = f" of {self.expected}" if self.expected is not None else ""
+        why = f": {self.damage}" if self.damage else " (the file ends early: truncated?)"
+        return (f"{self.info.path} is truncated or damaged: wrote {self.frames}{of} frames to {self.output}"
+                f"{why}")
 
     @property
     def fps(self) -> float:
@@ -62,19 +81,34 @@ class VideoJobResult:
 def _write_error(output: Path, exc: OSError) -> MediaError:
     if is_disk_full(exc):
         return disk_full_error(output)
-    return MediaError(f"cannot finish {output}: {exc}")
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return MediaError(f"cannot write {output}: folder {output.parent} is not writable ({why}); choose another -o")
+    return MediaError(f"cannot write {output}: {why}; choose another -o")
 
 
-def _check_paths(src: Path, output: Path, overwrite: bool) -> None:
+def check_output(src: Path, output: Path, overwrite: bool) -> None:
+    """Fail with :class:`MediaError` unless ``output`` can be written for input ``src`` (before any work).
+
+    The output may not be the input, may replace an existing file only with ``overwrite``, needs a known
+    video extension and an existing, writable folder (probed by creating and removing a temporary file).
+    """
     if output.exists() and src.exists() and output.resolve() == src.resolve():
         raise MediaError(f"output {output} is the input file: choose another -o")
+    if output.is_dir():
+        raise MediaError(f"output {output} is a folder: give a file name ending in {', '.join(VIDEO_SUFFIXES)}")
     if output.exists() and not overwrite:
         raise MediaError(f"{output} already exists: remove it or pass --overwrite")
-    if not output.parent.is_dir():
-        raise MediaError(f"cannot write {output}: folder {output.parent} does not exist")
     if output.suffix.lower() not in VIDEO_SUFFIXES:
         raise MediaError(f"cannot tell the video format from {output.name!r}: end it in "
                          f"{', '.join(VIDEO_SUFFIXES)}")
+    if not output.parent.is_dir():
+        raise MediaError(f"cannot write {output}: folder {output.parent} does not exist")
+    try:
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass
+    except OSError as exc:
+        raise _write_error(output, exc) from exc
 
 
 def restyle_video(src: str | Path, output: str | Path, pipe: BatchStylizer, *,
@@ -106,13 +140,13 @@ def restyle_video(src: str | Path, output: str | Path, pipe: BatchStylizer, *,
     if batch_size < 1 or queue_size < 1:
         raise ValueError(f"batch_size ({batch_size}) and queue_size ({queue_size}) must be >= 1")
     src, output, settings = Path(src), Path(output), settings or EncodeSettings()
-    _check_paths(src, output, overwrite)
+    check_output(src, output, overwrite)
     check_encoder(settings)
     with VideoReader(src, demux_audio=True) as reader:
         try:
             with atomic_write_path(output) as tmp:
                 result = _run(reader, tmp, output, pipe, settings, batch_size, queue_size, on_progress)
-        except OSError as exc:  # the temporary file could not be made, flushed or renamed
+        except OSError as exc:
             raise _write_error(output, exc) from exc
     logger.debug("%s: %d frames in %.1f s (%.1f fps)", output, result.frames, result.seconds, result.fps)
     return result
@@ -129,7 +163,7 @@ def _run(reader: VideoReader, tmp: Path, output: Path, pipe: BatchStylizer, sett
         audio = AudioCarrier(out, reader.audio_streams)
         encoder = EncodeStage(out, video, audio, output, _total_frames(info), on_progress)
         started = time.perf_counter()
-        _run_stages(reader, pipe, encoder, batch_size, queue_size)
+        damage = _run_stages(reader, pipe, encoder, batch_size, queue_size)
     except BaseException:
         _close_quietly(out)
         raise
@@ -138,12 +172,16 @@ def _run(reader: VideoReader, tmp: Path, output: Path, pipe: BatchStylizer, sett
     except OSError as exc:
         raise _write_error(output, exc) from exc
     return VideoJobResult(output, encoder.done, time.perf_counter() - started, info,
-                          (video.enc_width, video.enc_height), list(audio.notes))
+                          (video.enc_width, video.enc_height), list(audio.notes),
+                          expected=info.frame_count, damage=damage)
 
 
 def _run_stages(reader: VideoReader, pipe: BatchStylizer, encoder: EncodeStage, batch_size: int,
-                queue_size: int) -> None:
-    """Decode and encode in threads, stylize here (so Ctrl-C lands in this thread); re-raise the first error."""
+                queue_size: int) -> str | None:
+    """Decode and encode in threads, stylize here (so Ctrl-C lands in this thread); re-raise the first error.
+
+    Returns why decoding stopped early (None when the input decoded to its end).
+    """
     st = Stages(queue_size)
     threads = [threading.Thread(target=decode_stage, args=(reader, st), name="video-decode", daemon=True),
                threading.Thread(target=encoder, args=(st,), name="video-encode", daemon=True)]
@@ -162,6 +200,7 @@ def _run_stages(reader: VideoReader, pipe: BatchStylizer, encoder: EncodeStage, 
         if is_disk_full(st.error) and not isinstance(st.error, MediaError):
             raise disk_full_error(encoder.path) from st.error
         raise st.error
+    return None if st.damage is None else str(st.damage)
 
 
 def _total_frames(info: VideoInfo) -> int | None:

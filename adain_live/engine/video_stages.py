@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from adain_live.errors import MediaError
 from adain_live.media.audio import AudioCarrier
 from adain_live.media.video_reader import DecodedFrame, VideoReader
 from adain_live.media.video_writer import VideoEncoder, mux
@@ -46,6 +47,8 @@ class Stages:
     def __init__(self, queue_size: int) -> None:
         self.stop = threading.Event()
         self.error: BaseException | None = None
+        #: a decode error after the first frame: the job ends there and keeps what it has
+        self.damage: MediaError | None = None
         self.frames: queue.Queue[Any] = queue.Queue(queue_size)
         self.results: queue.Queue[Any] = queue.Queue(queue_size)
         self.audio: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -77,17 +80,30 @@ class Stages:
 
 
 def decode_stage(reader: VideoReader, st: Stages) -> None:
-    """Thread body: frames to ``st.frames`` (bounded), audio packets to ``st.audio``."""
+    """Thread body: frames to ``st.frames`` (bounded), audio packets to ``st.audio``.
+
+    A decode error after at least one frame ends the stream there (recorded in ``st.damage``): a truncated
+    or damaged file is stylized as far as it decodes.
+    """
+    delivered = 0
     try:
         for item in reader.items():
             if isinstance(item, DecodedFrame):
                 if not st.put(st.frames, item):
                     return
+                delivered += 1
             else:
                 st.audio.put(item)
-        st.put(st.frames, END)
+    except MediaError as exc:
+        if delivered == 0:
+            st.fail(exc)
+            return
+        logger.debug("decoding stopped after %d frames: %s", delivered, exc)
+        st.damage = exc
     except BaseException as exc:  # noqa: BLE001 - handed to the main thread
         st.fail(exc)
+        return
+    st.put(st.frames, END)
 
 
 def _batches(st: Stages, size: int, metas: list[list[DecodedFrame]]) -> Iterator[list[np.ndarray]]:

@@ -176,11 +176,16 @@ class VideoReader:
 
 
 class FrameMaker:
-    """Turn PyAV frames into :class:`DecodedFrame` (RGB, upright, pts and duration filled in)."""
+    """Turn PyAV frames into :class:`DecodedFrame` (RGB, upright, pts and duration filled in).
+
+    Every frame gets the first frame's size: a stream whose resolution changes midway (a spliced
+    recording) is scaled to it, with one warning, so batches and the encoder see one shape throughout.
+    """
 
     def __init__(self, info: VideoInfo) -> None:
         self.info = info
         self.count = 0
+        self._stored: tuple[int, int] | None = None
         self._last_pts: int | None = None
         rate = info.average_rate
         self._default_dur = max(1, round(1 / (rate * info.time_base))) if rate else 1
@@ -191,7 +196,17 @@ class FrameMaker:
             0 if self._last_pts is None else self._last_pts + self._default_dur
         )
         duration = int(frame.duration or self._default_dur)
-        image = frame.to_ndarray(format="rgb24")
+        size = (int(frame.width), int(frame.height))
+        if self._stored is None:
+            self._stored = size
+        if size != self._stored:
+            if self.count and not getattr(self, "_warned", False):
+                logger.warning("%s changes resolution at frame %d (%dx%d to %dx%d): scaling to the first size",
+                               self.info.path, self.count, *self._stored, *size)
+                self._warned = True
+            image = frame.to_ndarray(format="rgb24", width=self._stored[0], height=self._stored[1])
+        else:
+            image = frame.to_ndarray(format="rgb24")
         rotation = frame.rotation if frame.rotation is not None else self.info.rotation
         image = rotate_upright(image, int(rotation or 0))
         out = DecodedFrame(np.ascontiguousarray(image), int(pts), duration,
