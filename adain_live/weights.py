@@ -15,12 +15,16 @@ import json
 import logging
 import os
 import shutil
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import certifi
+
+from adain_live import paths as app_paths
 from adain_live._fs import atomic_write_path, sha256_file
 from adain_live.core.checkpoint import load_decoder, load_encoder
 from adain_live.core.model import AdaINModel
@@ -87,12 +91,8 @@ REGISTRY: dict[str, WeightSet] = {ws.name: ws for ws in (CANONICAL, STUDENT)}
 
 
 def cache_dir() -> Path:
-    """Cache root: ``$ADAIN_LIVE_HOME``, else ``$XDG_CACHE_HOME/adain-live``, else ``~/.cache/adain-live``."""
-    home = os.environ.get("ADAIN_LIVE_HOME")
-    if home:
-        return Path(home).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "adain-live"
+    """Cache root (weights, style codes): ``$ADAIN_LIVE_HOME``, else the OS's cache folder (:mod:`adain_live.paths`)."""
+    return app_paths.cache_dir()
 
 
 def models_dir() -> Path:
@@ -278,10 +278,15 @@ def download(name: str, mirror: str | None = None, progress: Progress | None = N
     return done
 
 
+def tls_context() -> ssl.SSLContext:
+    """TLS with certifi's CA bundle: python.org's Python on macOS has no system CAs until a script is run."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _fetch(url: str, dest: Path, progress: Progress | None, timeout: float) -> None:
     try:
         with atomic_write_path(dest) as tmp, tmp.open("wb") as out, \
-                urllib.request.urlopen(url, timeout=timeout) as resp:
+                urllib.request.urlopen(url, timeout=timeout, context=tls_context()) as resp:
             total = int(resp.headers.get("Content-Length") or 0) or None
             got = 0
             while chunk := resp.read(1 << 16):
