@@ -1,19 +1,16 @@
-"""Image pools and style augmentation for distillation: random crops, flips, hue/saturation shifts, mixing.
+"""Style augmentation for distillation (vertical flips, hue/saturation shifts, mixing) and image reading.
 
-Images are decoded once into uint8 tensors (short side capped) so that sampling a batch costs only crops and
-small resizes; a few hundred images at a 256-px short side take ~150 MB.
+Random-scale crops and horizontal flips are cut by the data streams of :mod:`training.data`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
@@ -50,69 +47,6 @@ def load_image(path: str | Path, max_short_side: int | None = None) -> Tensor | 
 def to_float(image: Tensor) -> Tensor:
     """uint8 (…, 3, H, W) → float32 in [0, 1]."""
     return image.float().div_(255.0)
-
-
-class ImagePool:
-    """Decoded images of a folder (or a list of files) from which random crops are drawn.
-
-    Parameters
-    ----------
-    paths
-        Image files; unreadable ones and ones smaller than ``min_side`` are skipped.
-    max_short_side
-        Short side the images are shrunk to when decoded.
-    min_side
-        Smallest usable short side (the crop size).
-    """
-
-    def __init__(self, paths: Sequence[Path], max_short_side: int, min_side: int) -> None:
-        self.images: list[Tensor] = []
-        for path in paths:
-            image = load_image(path, max_short_side)
-            if image is not None and min(image.shape[-2:]) >= min_side:
-                self.images.append(image)
-        if not self.images:
-            raise ValueError(f"no usable images (short side >= {min_side}) among {len(paths)} files")
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def to(self, device: torch.device | str) -> ImagePool:
-        """Move the decoded images to ``device`` (on a GPU, crops are then cut and resized there)."""
-        self.images = [im.to(device) for im in self.images]
-        return self
-
-    def crops(
-        self, batch: int, crop: int, gen: torch.Generator, scale: tuple[float, float] = (0.5, 1.0)
-    ) -> Tensor:
-        """``batch`` random crops (float32 (B, 3, crop, crop) in [0, 1]) of random images.
-
-        Each crop covers a random square of ``s`` times the image's short side, ``s`` drawn from ``scale``,
-        resized to ``crop`` pixels, and is flipped horizontally half of the time.
-        """
-        idx = torch.randint(len(self.images), (batch,), generator=gen).tolist()
-        return torch.stack([random_crop(self.images[i], crop, gen, scale) for i in idx])
-
-
-def random_crop(image: Tensor, crop: int, gen: torch.Generator, scale: tuple[float, float]) -> Tensor:
-    """Cut a random square of ``image`` (uint8 (3, H, W)), resize it to ``crop`` px, flip it half the time.
-
-    Returns float32 in [0, 1].
-    """
-    h, w = image.shape[-2:]
-    short = min(h, w)
-    lo = min(1.0, max(scale[0], crop / short))
-    s = lo + (max(scale[1], lo) - lo) * float(torch.rand((), generator=gen))
-    side = max(crop, min(short, round(s * short)))
-    top = int(torch.randint(h - side + 1, (), generator=gen))
-    left = int(torch.randint(w - side + 1, (), generator=gen))
-    patch = to_float(image[:, top : top + side, left : left + side])
-    if side != crop:
-        patch = F.interpolate(patch[None], size=(crop, crop), mode="bilinear", align_corners=False,
-                              antialias=True)[0]
-    if float(torch.rand((), generator=gen)) < 0.5:
-        patch = patch.flip(-1)
-    return patch
 
 
 def hue_saturation(images: Tensor, hue: Tensor, saturation: Tensor) -> Tensor:
@@ -165,8 +99,8 @@ def augment_styles(
 ) -> Tensor:
     """Style augmentation of a batch (B, 3, H, W) in [0, 1]: vertical flips, hue/saturation shifts, mixing.
 
-    Horizontal flips and crops are done by :meth:`ImagePool.crops`. The teacher and the student see the same
-    augmented style, so any augmentation is a new, consistent training style.
+    Horizontal flips and random-scale crops are cut by :class:`training.data.ImageStream`. The teacher and the
+    student see the same augmented style, so any augmentation is a new, consistent training style.
     """
     b = images.shape[0]
     flip = (torch.rand(b, generator=gen) < 0.2).to(images.device)

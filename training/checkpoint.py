@@ -80,6 +80,18 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all([t.cpu() for t in cuda])
 
 
+def check_run_folder(out: Path, resume: bool) -> None:
+    """Raise a one-line UserError unless ``out`` suits a new run (no checkpoint) or ``--resume`` (one).
+
+    The same rule for every training command.
+    """
+    ckpt = out / CHECKPOINT_NAME
+    if ckpt.exists() and not resume:
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if resume and not ckpt.exists():
+        raise UserError(f"--resume: no checkpoint in {out}; start without --resume")
+
+
 def _unwrap(obj: Any) -> Any:
     """Return the module behind ``torch.compile`` (whose state-dict keys have an ``_orig_mod.`` prefix)."""
     return getattr(obj, "_orig_mod", obj)
@@ -138,28 +150,32 @@ def load_checkpoint(path: str | os.PathLike[str], objects: Mapping[str, Stateful
 
 
 class StopOnInterrupt:
-    """Context manager: the first Ctrl-C sets :attr:`requested` (finish the iteration, save, exit cleanly).
+    """Context manager: the first Ctrl-C or SIGTERM sets :attr:`requested` (finish the step, save, exit cleanly).
 
     A second Ctrl-C raises ``KeyboardInterrupt`` as usual. Outside the main thread it does nothing.
     """
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
+        if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
 
     def __enter__(self) -> StopOnInterrupt:
         try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
         except ValueError:  # not the main thread: leave signals alone
-            self._previous = None
+            pass
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for sig, previous in self._previous.items():
+            if previous is not None:  # None: the handler was not installed from Python
+                signal.signal(sig, previous)
+        self._previous = {}

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
@@ -46,7 +48,7 @@ from training.images import (
     scan_folder,
 )
 
-__all__ = ["FolderScan", "ImageStream", "PairStream", "fixed_images", "make_batches", "scan_folder"]
+__all__ = ["CropSpec", "FolderScan", "ImageStream", "PairStream", "fixed_images", "make_batches", "scan_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +72,52 @@ def sample_uniform(seed: int, stream: int, samples: np.ndarray, salt: int) -> np
     return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def crop_offsets(seed: int, stream: int, samples: np.ndarray, heights: np.ndarray, widths: np.ndarray,
-                 crop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top/left corners of the random crops of the given sample numbers from images of the given sizes."""
-    top = np.floor(sample_uniform(seed, stream, samples, 1) * (heights - crop + 1)).astype(np.int64)
-    left = np.floor(sample_uniform(seed, stream, samples, 2) * (widths - crop + 1)).astype(np.int64)
-    return top, left
+def crop_boxes(seed: int, stream: int, samples: np.ndarray, heights: np.ndarray, widths: np.ndarray, crop: int,
+               scale: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top, left and side of the random squares cut for the given sample numbers from images of these sizes.
+
+    Without ``scale`` every square is ``crop`` pixels. With ``scale=(lo, hi)`` its side is a random fraction
+    in ``[lo, hi]`` of the image's shorter side (never below ``crop``), later resized to ``crop``.
+    """
+    if scale is None:
+        side = np.full(len(samples), crop, dtype=np.int64)
+    else:
+        short = np.minimum(heights, widths)
+        lo = np.minimum(1.0, np.maximum(scale[0], crop / short))
+        hi = np.maximum(scale[1], lo)
+        frac = lo + (hi - lo) * sample_uniform(seed, stream, samples, 3)
+        side = np.clip(np.round(frac * short), crop, short).astype(np.int64)
+    top = np.floor(sample_uniform(seed, stream, samples, 1) * (heights - side + 1)).astype(np.int64)
+    left = np.floor(sample_uniform(seed, stream, samples, 2) * (widths - side + 1)).astype(np.int64)
+    return top, left, side
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How a sample is cut: ``crop`` px squares; random-scale squares (``scale``) and mirroring (``flip``)."""
+
+    crop: int
+    scale: tuple[float, float] | None = None
+    flip: bool = False
+
+    def cut_samples(self, images: Sequence[Tensor], samples: np.ndarray, seed: int, stream: int) -> list[Tensor]:
+        """Cut sample ``samples[j]``'s square from ``images[j]`` (float when ``scale`` is set, else uint8)."""
+        heights = np.array([int(im.shape[1]) for im in images])
+        widths = np.array([int(im.shape[2]) for im in images])
+        top, left, side = crop_boxes(seed, stream, samples, heights, widths, self.crop, self.scale)
+        flips = (sample_uniform(seed, stream, samples, 4) < 0.5) if self.flip else np.zeros(len(samples), bool)
+        out = [cut(im, int(t), int(x), int(sd), self.crop, bool(f))
+               for im, t, x, sd, f in zip(images, top, left, side, flips, strict=True)]
+        return [o.float() for o in out] if self.scale is not None else out
+
+
+def cut(image: Tensor, top: int, left: int, side: int, crop: int, flip: bool = False) -> Tensor:
+    """The ``side`` square at (top, left) of a (3, H, W) image, resized to ``crop`` (then float) and mirrored."""
+    patch = image[:, top:top + side, left:left + side]
+    if side != crop:
+        patch = F.interpolate(patch[None].float(), size=(crop, crop), mode="bilinear", align_corners=False,
+                              antialias=True)[0]
+    return patch.flip(-1) if flip else patch
 
 
 class _Order:
@@ -98,10 +140,10 @@ class _Order:
 
 # --- workers back end -------------------------------------------------------------------------------------
 class _CropDataset(Dataset[Tensor]):
-    """Dataset indexed by *sample number*: returns that sample's random crop as (3, crop, crop) uint8."""
+    """Dataset indexed by *sample number*: returns that sample's random crop as (3, crop, crop)."""
 
-    def __init__(self, scan: FolderScan, crop: int, resize: int, seed: int, stream: int) -> None:
-        self.files, self.crop, self.resize, self.seed, self.stream = scan.files, crop, resize, seed, stream
+    def __init__(self, scan: FolderScan, spec: CropSpec, resize: int, seed: int, stream: int) -> None:
+        self.files, self.spec, self.resize, self.seed, self.stream = scan.files, spec, resize, seed, stream
         self.order = _Order(len(scan.files), seed, stream)
 
     def __len__(self) -> int:
@@ -115,9 +157,7 @@ class _CropDataset(Dataset[Tensor]):
         except (OSError, ValueError) as exc:  # changed on disk since the scan: use a neighbour
             log.warning("skipping %s: %s", self.files[index], exc)
             image = load_resized(self.files[(index + 1) % len(self.files)], self.resize)
-        top, left = crop_offsets(self.seed, self.stream, k, np.array([image.shape[1]]),
-                                 np.array([image.shape[2]]), self.crop)
-        return image[:, int(top[0]):int(top[0]) + self.crop, int(left[0]):int(left[0]) + self.crop]
+        return self.spec.cut_samples([image], k, self.seed, self.stream)[0]
 
 
 class _CountSampler(Sampler[int]):
@@ -172,17 +212,22 @@ class ImageStream:
         Loader processes for the non-resident path (None: :func:`default_workers`; 0: in this process).
     resident_gb
         Memory budget for ``resident=None`` (default: a quarter of the GPU's memory, at most 20 GiB).
+    scale, flip
+        Random-scale crops: squares of a random fraction in ``scale`` of the shorter side, resized to ``crop``
+        (None: plain ``crop`` squares, the paper's recipe); mirror half of the crops left-right.
     """
 
     def __init__(self, source: str | Path | FolderScan, batch: int, crop: int = 256, resize: int = 512,
                  device: torch.device | str = "cpu", seed: int = 0, stream: int = 0, *, role: str = "image",
                  resident: bool | None = None, workers: int | None = None,
-                 resident_gb: float | None = None) -> None:
+                 resident_gb: float | None = None, scale: tuple[float, float] | None = None,
+                 flip: bool = False) -> None:
         if batch < 1 or crop < 8 or resize < crop:
             raise UserError(f"need batch >= 1, crop >= 8 and resize >= crop; got batch {batch}, crop {crop}, "
                             f"resize {resize}")
         self.scan = source if isinstance(source, FolderScan) else scan_folder(source, role)
         self.batch, self.crop, self.resize, self.seed, self.stream = batch, crop, resize, seed, stream
+        self.spec = CropSpec(crop, scale, flip)
         self.device = torch.device(device)
         self.workers = default_workers() if workers is None else workers
         self.consumed = 0
@@ -195,8 +240,6 @@ class ImageStream:
         self._images: list[Tensor] | None = None
         if resident:
             self._images = decode_resident(self.scan, resize, self.device)
-            self._heights = np.array([int(im.shape[1]) for im in self._images])
-            self._widths = np.array([int(im.shape[2]) for im in self._images])
 
     @property
     def backend(self) -> str:
@@ -219,15 +262,11 @@ class ImageStream:
     def _resident_batch(self) -> Tensor:
         assert self._images is not None
         ks = np.arange(self.consumed, self.consumed + self.batch)
-        idx = self._order(ks)
-        top, left = crop_offsets(self.seed, self.stream, ks, self._heights[idx], self._widths[idx], self.crop)
-        c = self.crop
-        crops = [self._images[i][:, t:t + c, x:x + c] for i, t, x in zip(idx.tolist(), top.tolist(),
-                                                                              left.tolist(), strict=True)]
-        return torch.stack(crops)
+        images = [self._images[i] for i in self._order(ks).tolist()]
+        return torch.stack(self.spec.cut_samples(images, ks, self.seed, self.stream))
 
     def _make_loader(self) -> DataLoader[Tensor]:
-        dataset = _CropDataset(self.scan, self.crop, self.resize, self.seed, self.stream)
+        dataset = _CropDataset(self.scan, self.spec, self.resize, self.seed, self.stream)
         extra: dict[str, Any] = {"prefetch_factor": 4, "persistent_workers": False} if self.workers else {}
         # Own generator: creating the loader's iterator must not draw from the global RNG (exact resume).
         return DataLoader(dataset, batch_size=self.batch, sampler=_CountSampler(self.consumed),

@@ -34,6 +34,8 @@ class FolderScan:
     files: list[Path]
     sizes: list[tuple[int, int]]
     skipped: list[Path] = field(default_factory=list)
+    #: Readable images kept out of ``files`` for validation (``scan_folder(hold_out=N)``).
+    held_out: list[Path] = field(default_factory=list)
 
 
 def _probe(path: Path) -> tuple[int, int] | None:
@@ -50,11 +52,12 @@ def _probe(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def scan_folder(folder: str | Path, role: str = "image") -> FolderScan:
+def scan_folder(folder: str | Path, role: str = "image", hold_out: int = 0) -> FolderScan:
     """List the readable images under ``folder`` (recursively); raise a one-line UserError if there are none.
 
     ``role`` ("content", "style") names the folder in messages. Unreadable and non-image files are skipped and
-    counted in :attr:`FolderScan.skipped`.
+    counted in :attr:`FolderScan.skipped`. ``hold_out`` evenly spaced images go to :attr:`FolderScan.held_out`
+    instead of ``files`` (a validation set that training never sees).
     """
     root = Path(folder).expanduser()
     if not root.is_dir():
@@ -71,7 +74,15 @@ def scan_folder(folder: str | Path, role: str = "image") -> FolderScan:
     if skipped:
         log.warning("%s folder %s: skipped %d unreadable or non-image files (e.g. %s)",
                     role, root, len(skipped), skipped[0].name)
-    return FolderScan(root, files, sizes, skipped)
+    held = set(_spread(files, hold_out)) if hold_out > 0 and len(files) > 1 else set()
+    keep = [i for i, p in enumerate(files) if p not in held]
+    return FolderScan(root, [files[i] for i in keep], [sizes[i] for i in keep], skipped, sorted(held))
+
+
+def _spread(paths: list[Path], count: int) -> list[Path]:
+    """``count`` evenly spaced items of ``paths`` (at most all but one: training keeps at least one)."""
+    step = max(1, len(paths) // count)
+    return paths[step // 2 :: step][: min(count, len(paths) - 1)]
 
 
 def resized_size(width: int, height: int, resize: int) -> tuple[int, int]:

@@ -79,7 +79,7 @@ def plot_losses(csv_path: str | os.PathLike[str], png_path: str | os.PathLike[st
         ax.plot(its, _smooth(vals), color="tab:blue", linewidth=1.6, label="smoothed")
         if all(v > 0 for v in vals if not math.isnan(v)):
             ax.set_yscale("log")
-        ax.set_title(f"{name} loss")
+        ax.set_title(name if name.startswith("val_") else f"{name} loss")  # val_*: a metric
         ax.set_xlabel("iteration")
         ax.grid(True, alpha=0.3)
     if title:
@@ -155,9 +155,14 @@ class RunLog:
         """Advance the progress bar by ``n`` iterations."""
         self._bar.update(n)
 
-    def log(self, iteration: int, losses: Mapping[str, float], lr: float, images_per_s: float) -> None:
-        """Append a CSV row (and TensorBoard scalars); redraw the plot if ``plot_every`` has passed."""
-        row = {"iteration": float(iteration), **{k: float(v) for k, v in losses.items()}, "lr": float(lr),
+    def log(self, iteration: int, losses: Mapping[str, float], lr: float, images_per_s: float,
+            metrics: Mapping[str, float] | None = None) -> None:
+        """Append a CSV row (and TensorBoard scalars); redraw the plot if ``plot_every`` has passed.
+
+        ``metrics`` are further columns plotted beside the losses (e.g. a validation PSNR).
+        """
+        row = {"iteration": float(iteration), **{k: float(v) for k, v in losses.items()},
+               **{k: float(v) for k, v in (metrics or {}).items()}, "lr": float(lr),
                "images_per_s": float(images_per_s)}
         if not self._columns:
             self._columns = list(row)
@@ -170,6 +175,8 @@ class RunLog:
         if self._tb is not None:
             for k, v in losses.items():
                 self._tb.add_scalar(f"loss/{k}", float(v), iteration)
+            for k, v in (metrics or {}).items():
+                self._tb.add_scalar(f"metric/{k}", float(v), iteration)
             self._tb.add_scalar("lr", lr, iteration)
             self._tb.add_scalar("images_per_s", images_per_s, iteration)
         if iteration - self._last_plot >= self.plot_every:

@@ -11,15 +11,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adain_live._fs import atomic_write_path, atomic_write_text, sha256_file
+from adain_live._fs import atomic_write_text, sha256_file
 from adain_live.core import AdaINModel, adain, mean_std
 from adain_live.core.checkpoint import load_decoder, load_encoder, save_safetensors
 from adain_live.errors import WeightsError
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
 ENCODER_FILE = "adain-live-student-encoder.safetensors"
 DECODER_FILE = "adain-live-student-decoder.safetensors"
 MANIFEST_FILE = "MANIFEST.json"
-CHECKPOINT_FILE = "checkpoint.pt"
 
 #: Share of training samples at alpha = 1 (the teacher's own output), alpha = 0 (reconstruct the content);
 #: the rest draw alpha uniformly in (0, 1).
@@ -103,12 +103,6 @@ def distill_loss(output: Tensor, target: Tensor, grad_weight: float = 1.0) -> Te
 
 
 # --- files -------------------------------------------------------------------------------------------------
-def atomic_torch_save(obj: object, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename, so a crash never leaves a half-written file."""
-    with atomic_write_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
 def export_student(model: AdaINModel, folder: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write fp16 encoder/decoder safetensors and ``MANIFEST.json`` (with sha256 and sizes) into ``folder``.
 
@@ -144,12 +138,11 @@ def load_init(path: Path) -> tuple[AdaINModel, int]:
 
     Returns the model and the number of iterations it was already trained for.
     """
-    ckpt = path / CHECKPOINT_FILE
+    ckpt = path / CHECKPOINT_NAME
     if ckpt.is_file():
-        model, state = AdaINModel(), torch.load(ckpt, map_location="cpu", weights_only=True)
-        model.encoder.load_state_dict(state["encoder"])
-        model.decoder.load_state_dict(state["decoder"])
-        return make_trainable(model), int(state["iteration"])
+        model = AdaINModel()
+        saved = load_checkpoint(ckpt, {"encoder": model.encoder, "decoder": model.decoder}, restore_rng=False)
+        return make_trainable(model), saved.iteration
     folder = path / "export" if (path / "export" / ENCODER_FILE).is_file() else path
     model, manifest = load_student_folder(folder)
     return model, int(manifest.get("iterations", 0))

@@ -29,11 +29,18 @@ from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
 from adain_live.core.vgg import build_decoder
 from adain_live.errors import UserError
-from training.checkpoint import CHECKPOINT_NAME, StopOnInterrupt, load_checkpoint, save_checkpoint
+from training.checkpoint import (
+    CHECKPOINT_NAME,
+    StopOnInterrupt,
+    check_run_folder,
+    load_checkpoint,
+    save_checkpoint,
+)
 from training.data import ImageStream, PairStream, fixed_images
 from training.export import export_decoder
 from training.logs import RunLog, sample_grid
 from training.losses import adain_losses
+from training.schedule import lr_at
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def lr_at(base: float, decay: float, iteration: int) -> float:
-    """Return pytorch-AdaIN's learning rate at ``iteration``: ``base / (1 + decay * iteration)``."""
-    return base / (1.0 + decay * iteration)
-
-
 def amp_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """Return the autocast dtype for ``--precision`` (None: plain fp32)."""
     if precision == "auto":
@@ -104,12 +106,7 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--seed must be >= 0, got {args.seed}")
     if min(args.save_every, args.log_every, args.plot_every) < 1 or args.sample_every < 0:
         raise UserError("--save-every, --log-every and --plot-every must be >= 1, --sample-every >= 0")
-    ckpt = args.out / CHECKPOINT_NAME
-    if ckpt.exists() and not args.resume:
-        raise UserError(f"{args.out} already holds a run; pass --resume to continue it or choose another "
-                        "--out")
-    if args.resume and not ckpt.exists():
-        raise UserError(f"--resume: no checkpoint in {args.out}; start without --resume")
+    check_run_folder(args.out, args.resume)
 
 
 def setup_backends(device: torch.device) -> None:
@@ -197,7 +194,7 @@ class DecoderTrainer:
         a = self.args
         content, style = next(self.data)
         for group in self.opt.param_groups:
-            group["lr"] = lr_at(a.lr, a.lr_decay, self.iteration)
+            group["lr"] = lr_at(a.lr, self.iteration, decay=a.lr_decay)
         losses = train_step(self.model, self.opt, self.scaler, self.loss_fn, content, style, self.amp,
                             (a.content_weight, a.style_weight))
         self.iteration += 1
@@ -233,8 +230,8 @@ def _log_row(runlog: RunLog, args: argparse.Namespace, it: int, sums: torch.Tens
         raise UserError(f"the loss became {lc + ls} at iteration {it}; lower --lr, or use --precision fp32, "
                         "and --resume from the last checkpoint")
     total = args.content_weight * lc + args.style_weight * ls
-    runlog.log(it, {"content": lc, "style": ls, "total": total}, lr=lr_at(args.lr, args.lr_decay, it - 1),
-               images_per_s=count * args.batch / max(seconds, 1e-9))
+    runlog.log(it, {"content": lc, "style": ls, "total": total},
+               lr=lr_at(args.lr, it - 1, decay=args.lr_decay), images_per_s=count * args.batch / max(seconds, 1e-9))
 
 
 def run(trainer: DecoderTrainer, progress: bool = True) -> bool:

@@ -84,3 +84,20 @@ def test_resident_gpu_decode_matches_positions(image_dirs: tuple[Path, Path]) ->
     c_cpu, _ = next(cpu)
     # nvJPEG and Pillow differ slightly in decoding/resizing; the crops are of the same places
     assert float((c.cpu() - c_cpu).abs().mean()) < 0.05
+
+
+def test_random_scale_crops_and_holdout_resume_on_every_backend(image_dirs: tuple[Path, Path]) -> None:
+    scan = scan_folder(image_dirs[0], "content", hold_out=2)
+    assert len(scan.held_out) == 2 and not set(scan.held_out) & set(scan.files)
+    opts = {"batch": 3, "crop": 16, "resize": 40, "seed": 1, "scale": (0.3, 1.0), "flip": True}
+    ref = ImageStream(scan, workers=0, **opts)
+    first = next(ref)
+    assert first.shape == (3, 3, 16, 16) and 0.0 <= float(first.min()) and float(first.max()) <= 1.0
+    state, expected = ref.state_dict(), [next(ref) for _ in range(2)]
+    for kwargs in ({"workers": 0}, {"resident": True}):
+        stream = ImageStream(scan, **opts, **kwargs)
+        stream.load_state_dict(state)
+        for want in expected:
+            torch.testing.assert_close(next(stream), want, atol=1e-6, rtol=0)  # resize on either side
+    plain = ImageStream(scan, workers=0, **{**opts, "scale": None, "flip": False})
+    assert not torch.equal(next(plain), first)

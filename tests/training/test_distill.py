@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from PIL import Image
 from adain_live.core import AdaINModel
 from adain_live.core.checkpoint import load_decoder, load_encoder
 from training import distill
+from training.logs import read_log
 from training.student import (
     DECODER_FILE,
     ENCODER_FILE,
@@ -52,7 +55,7 @@ def setup(tmp_path: Path) -> dict[str, Path]:
 def cli(setup: dict[str, Path], out: str, *extra: str) -> list[str]:
     return ["--content-dir", str(setup["content"]), "--style-dir", str(setup["style"]), "--teacher",
             str(setup["teacher"]), "--out", str(setup["root"] / out), "--batch", "2", "--crop", "32",
-            "--max-side", "48", "--val-count", "1", "--device", "cpu", "--eval-every", "2", *extra]
+            "--max-side", "48", "--val-count", "1", "--device", "cpu", "--eval-every", "2", "--no-progress", *extra]
 
 
 def test_student_forward_matches_model_stylize() -> None:
@@ -120,8 +123,43 @@ def test_cli_runs_resumes_and_exports(setup: dict[str, Path]) -> None:
     assert "validation_psnr_db" in manifest and manifest["training_command"].startswith("python -m training.distill")
     assert distill.main(cli(setup, "run", "--iterations", "4", "--resume")) == 0
     saved = torch.load(run / "checkpoint.pt", weights_only=True)
-    assert saved["iteration"] == 4 and "optimizer" in saved
+    assert saved["iteration"] == 4 and {"encoder", "decoder", "optimizer", "data", "run"} <= set(saved["objects"])
+    assert saved["format"] == 1 and "rng" in saved
     assert (run / "log.csv").read_text().count("\n") == 3  # header + iterations 2 and 4
+
+
+def test_ctrl_c_then_resume_is_bit_for_bit(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A distillation checkpoint resumes exactly like a training one: same weights, Adam state and log."""
+    assert distill.main(cli(setup, "straight", "--iterations", "4")) == 0
+    step = distill.DistillTrainer.train_step
+
+    def step_then_ctrl_c(self: distill.DistillTrainer, progress: float) -> float:
+        loss = step(self, progress)
+        if self.iteration == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return loss
+
+    monkeypatch.setattr(distill.DistillTrainer, "train_step", step_then_ctrl_c)
+    assert distill.main(cli(setup, "split", "--iterations", "4")) == 130  # stopped after iteration 2, saved
+    monkeypatch.setattr(distill.DistillTrainer, "train_step", step)
+    assert distill.main(cli(setup, "split", "--iterations", "4", "--resume")) == 0
+    a, b = (torch.load(setup["root"] / run / "checkpoint.pt", weights_only=True)["objects"]
+            for run in ("straight", "split"))
+    for part in ("encoder", "decoder"):
+        assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+    assert all(torch.equal(x["exp_avg"], y["exp_avg"])
+               for x, y in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True))
+    assert a["data"] == b["data"] and a["run"]["best_iteration"] == b["run"]["best_iteration"]
+    rows = [read_log(setup["root"] / run / "log.csv")[1] for run in ("straight", "split")]
+    assert [(r["iteration"], r["loss"]) for r in rows[0]] == [(r["iteration"], r["loss"]) for r in rows[1]]
+
+
+def test_run_folder_rules_are_the_training_ones(setup: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert distill.main(cli(setup, "fresh", "--iterations", "1", "--resume")) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert distill.main(cli(setup, "fresh", "--iterations", "1")) == 0
+    assert distill.main(cli(setup, "fresh", "--iterations", "2")) == 2
+    assert "already holds a run" in capsys.readouterr().err
 
 
 def test_cli_init_from_export_continues_the_iteration_count(setup: dict[str, Path]) -> None:

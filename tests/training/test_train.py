@@ -12,7 +12,8 @@ from safetensors.torch import load_file
 from adain_live.core.checkpoint import load_decoder
 from adain_live.core.model import AdaINModel
 from training.logs import read_log
-from training.train import DecoderTrainer, build_parser, lr_at, main
+from training.schedule import lr_at
+from training.train import DecoderTrainer, build_parser, main
 
 
 def _args(dirs: tuple[Path, Path], vgg: Path, out: Path, *extra: str) -> list[str]:
@@ -110,4 +111,4 @@ def test_epochs_count_content_images(image_dirs: tuple[Path, Path], vgg_file: Pa
     trainer = DecoderTrainer(args)
     assert trainer.total == 5  # ceil(2 epochs * 5 readable content images / batch 2)
     assert [g["lr"] for g in trainer.opt.param_groups] == [2e-4]
-    assert lr_at(1e-4, 5e-5, 20_000) == pytest.approx(5e-5)
+    assert lr_at(1e-4, 20_000, decay=5e-5) == pytest.approx(5e-5)
