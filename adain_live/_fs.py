@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -79,6 +80,18 @@ def atomic_write_path(path: str | os.PathLike[str], *, sync: bool = True) -> Ite
         raise
     if sync:
         _fsync_dir(target.parent)
+
+
+def check_replaceable(path: str | os.PathLike[str], platform: str | None = None) -> None:
+    """Raise PermissionError now if an existing ``path`` could not be replaced when a long write ends.
+
+    On Windows a file open in another program (a video player) or marked read-only cannot be replaced; finding
+    that out after an encode of several minutes loses the work. Elsewhere a rename replaces any file.
+    """
+    if (platform or sys.platform) != "win32" or not os.path.isfile(path):
+        return
+    with open(path, "r+b"):
+        pass
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

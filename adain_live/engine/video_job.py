@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adain_live._fs import atomic_write_path
+from adain_live._fs import atomic_write_path, check_replaceable
 from adain_live.engine.video_stages import (
     BatchStylizer,
     EncodeStage,
@@ -99,6 +99,11 @@ def check_output(src: Path, output: Path, overwrite: bool) -> None:
         raise MediaError(f"output {output} is a folder: give a file name ending in {', '.join(VIDEO_SUFFIXES)}")
     if output.exists() and not overwrite:
         raise MediaError(f"{output} already exists: remove it or pass --overwrite")
+    try:
+        check_replaceable(output)
+    except PermissionError as exc:
+        raise MediaError(f"cannot replace {output}: it is open in another program or read-only; close it or "
+                         "choose another -o") from exc
     if output.suffix.lower() not in VIDEO_SUFFIXES:
         raise MediaError(f"cannot tell the video format from {output.name!r}: end it in "
                          f"{', '.join(VIDEO_SUFFIXES)}")
