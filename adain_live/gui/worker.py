@@ -16,7 +16,7 @@ import torch
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from adain_live import weights
-from adain_live.core.device import dtype_name, resolve_device
+from adain_live.core.device import cuda_build_hint, dtype_name, resolve_device
 from adain_live.engine import virtualcam
 from adain_live.engine.live_io import CameraMode, SourceSpec, open_live_source
 from adain_live.engine.pipeline import (
@@ -140,6 +140,9 @@ class EngineWorker(QObject):
         if on_cpu and o.size is None:
             self.status.emit(f"running on the CPU: processing at {size_label(size)} to keep it live; "
                              "a GPU allows 720p and more")
+        hint = cuda_build_hint() if on_cpu else None
+        if hint:  # a CPU-only torch next to an NVIDIA GPU (PyPI's torch on Windows): say how to use the GPU
+            self.status.emit(hint)
         ok, why = virtualcam.probe()
         self.virtualCamProbed.emit(ok, why)
 
