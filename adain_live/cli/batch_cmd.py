@@ -129,7 +129,7 @@ def _run_with_progress(jobs: list[Job], settings: BatchSettings, args: argparse.
 
 
 def _partial_line(o: JobOutcome) -> str:
-    return f"only {o.frames} of {o.extra.get('expected_frames') or '?'} frames (the input is truncated)"
+    return str(o.extra.get("partial_line") or f"only {o.frames} frames (the input is damaged)")
 
 
 def _print_summary(result: BatchResult, quiet: bool) -> None:

@@ -78,9 +78,8 @@ class JobRunner:
         result = restyle_video(job.source, job.output, pipe, settings=enc, batch_size=s.batch, overwrite=True,
                                on_progress=progress)
         extra: dict[str, Any] = {"fps": round(result.fps, 2)}
-        expected = getattr(result, "expected_frames", None)
-        if getattr(result, "partial", False):
-            extra.update(partial=True, expected_frames=expected)
+        if result.partial:
+            extra.update(partial=True, expected_frames=result.expected, partial_line=result.partial_line())
         return result.frames, extra
 
     def _image(self, pipe: Any, job: Job) -> tuple[int, dict[str, Any]]:

@@ -230,3 +230,25 @@ def test_ctrl_c_mid_batch_leaves_no_half_file(data: dict[str, Path], canonical_f
             assert len(_frames(name)) == 60
         else:
             assert row["status"] == "cancelled" and not name.exists()
+
+
+def test_truncated_input_is_partial_exit_1_and_redone_by_a_rerun(data: dict[str, Path],
+                                                                  canonical_files: tuple[Path, Path],
+                                                                  tmp_path: Path) -> None:
+    from tests.engine.test_video_reliability import faststart
+
+    whole = faststart(make_test_video(tmp_path / "v.mp4", frames=30), tmp_path / "fs.mp4")
+    inp = tmp_path / "in"
+    inp.mkdir()
+    raw = whole.read_bytes()
+    (inp / "cut.mp4").write_bytes(raw[: len(raw) * 60 // 100])
+    vgg, dec = canonical_files
+    out = tmp_path / "out"
+    argv = ["-q", "batch", str(inp), "-s", str(data["styles"] / "s1.png"), "-o", str(out), "--size", "32",
+            "--style-size", "32", "--vgg", str(vgg), "--decoder", str(dec), "--device", "cpu"]
+    assert main(argv) == 1  # a partial result is not a success
+    row = _report(out)["jobs"][0]  # type: ignore[index]
+    assert row["status"] == "partial" and 0 < row["frames"] < 30 and row["expected_frames"] == 30
+    assert len(_frames(out / "cut__s1.mp4")) == row["frames"]  # kept, and it decodes
+    assert main(argv) == 1  # not skipped: the rerun tries again (and is partial again)
+    assert _report(out)["summary"]["partial"] == 1  # type: ignore[index]
