@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,41 @@ from adain_live.core.vgg import build_vgg
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's real cache: every test gets its own ADAIN_LIVE_HOME."""
     monkeypatch.setenv("ADAIN_LIVE_HOME", str(tmp_path_factory.mktemp("adain_home")))
+
+
+#: Name prefixes of the threads our code starts; none may outlive the test that started it.
+OUR_THREADS = ("adain-", "video-", "CameraSource", "FileSource", "Recorder", "live-")
+#: How long a test's threads get to finish after it (closing a window joins its engine; this is the margin).
+THREAD_GRACE_S = 5.0
+
+
+def _ours(threads: set[threading.Thread]) -> set[threading.Thread]:
+    return {t for t in threads if t.is_alive() and t.name.startswith(OUR_THREADS)}
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_outlives_its_test() -> Iterator[None]:
+    """Fail a test whose engine/GUI/media threads are still running :data:`THREAD_GRACE_S` after it ended.
+
+    A leaked inference or recorder thread keeps a model, a camera or a half-written file busy; in the app it is
+    what a user sees as a window that will not close.
+    """
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + THREAD_GRACE_S
+    left = _ours(set(threading.enumerate()) - before)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.02)
+        left = _ours(left)
+    assert not left, f"threads outlived the test: {sorted(t.name for t in left)}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Print the random-order seed even under ``-q`` so a failing order can be replayed."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if seed is not None:
+        terminalreporter.write_line(f"test order: pytest-randomly seed {seed} "
+                                    f"(replay: python -m pytest -p randomly --randomly-seed={seed})")
 
 
 @pytest.fixture(scope="session")

@@ -25,11 +25,30 @@ def test_file_source_every_frame_in_order(small: Path) -> None:
     assert np.median(np.abs(frames[2].image.astype(int) - pattern(64, 48, 2).astype(int))) < 10
 
 
+def _wait_for(cond: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
 def test_file_source_back_pressure(small: Path) -> None:
-    src = FileSource(small, queue_size=2).start()
-    time.sleep(0.3)  # the decoder must wait, not drop
-    assert src._queue.qsize() <= 2
-    assert sum(1 for _ in iter(lambda: src.read(timeout=10), None)) == 10
+    src = FileSource(small, queue_size=2)
+    pulled: list[object] = []
+    decode = src._reader.frames  # type: ignore[union-attr]
+
+    def counting() -> object:
+        for f in decode():
+            pulled.append(f)
+            yield f
+
+    src._reader.frames = counting  # type: ignore[union-attr, method-assign]
+    src.start()
+    _wait_for(src._queue.full)
+    time.sleep(0.3)  # time in which a decoder that drops (instead of waiting) would run through the file
+    assert len(pulled) <= 3  # 2 queued + 1 waiting to be put: the decoder waits for the reader
+    frames = list(iter(lambda: src.read(timeout=10), None))
+    assert [f.index for f in frames] == list(range(10))  # nothing dropped
     src.close()
     src.close()
 
@@ -75,7 +94,7 @@ def test_camera_source_newest_frame_wins(small: Path) -> None:
     # OpenCV opens a file like a device: frames arrive faster than we read, so stale ones are dropped.
     cam = CameraSource(str(small)).start()
     assert cam.size == (64, 48)
-    time.sleep(0.3)
+    _wait_for(lambda: cam.dropped > 0)  # frames arrive while nobody reads
     first = cam.read(timeout=5)
     assert first is not None and first.image.shape == (48, 64, 3) and first.image.flags.c_contiguous
     assert first.index > 0 and cam.dropped > 0  # earlier frames were replaced, not queued

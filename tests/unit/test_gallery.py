@@ -88,8 +88,14 @@ def test_corrupt_cache_entry_is_recomputed(styles, tmp_path):
 
 
 def test_model_identity_depends_on_weights():
-    a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
-    assert model_identity(a) == model_identity(a) and model_identity(a) != model_identity(b)
+    torch.manual_seed(0)
+    a = torch.nn.Linear(3, 2)
+    same = torch.nn.Linear(3, 2)
+    same.load_state_dict(a.state_dict())  # another object with the same weights: the same identity
+    assert model_identity(same) == model_identity(a)
+    with torch.no_grad():
+        same.bias[1] += 1e-3  # one changed weight: another identity (its cached style codes are not reused)
+    assert model_identity(same) != model_identity(a)
 
 
 def test_thumbnail(styles, tmp_path):
