@@ -33,6 +33,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--camera-size", default="1280x720", metavar="WxH",
                    help="size to ask the camera for (default 1280x720; it gives the nearest it has)")
     p.add_argument("--camera-fps", type=float, default=30.0, help="frame rate to ask the camera for (default 30)")
+    p.add_argument("--record", type=Path, default=None, metavar="FILE.mp4",
+                   help="start recording to FILE.mp4 as soon as the source plays; closing the window finishes it")
     p.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument("--screenshot-after", type=float, default=8.0, help=argparse.SUPPRESS)
     add_model_args(p)
@@ -53,6 +55,12 @@ def run(args: argparse.Namespace) -> int:
     if args.size is not None and args.size < 0:
         raise UserError(f"--size must be 0 (native) or a positive short side, got {args.size}")
     _camera_mode(args)
+    if args.record is not None:
+        record = args.record.expanduser()
+        if record.suffix.lower() != ".mp4":
+            raise UserError(f"--record {record}: recordings are MP4 files; give a name ending in .mp4")
+        if not record.parent.is_dir():
+            raise UserError(f"--record {record}: folder {record.parent} does not exist; create it or choose another")
     _check_display()
     try:
         # Imported here, not at the top: PyQt6 is an optional extra and the other commands run without it.
@@ -70,7 +78,8 @@ def options_from_args(args: argparse.Namespace) -> AppOptions:
     return AppOptions(source=args.source, styles=tuple(Path(p) for p in (args.styles or [])), size=args.size,
                       model=args.model, vgg=args.vgg, decoder=args.decoder, device=args.device,
                       precision=args.precision, style_size=args.style_size,
-                      camera_size=(width, height), camera_fps=fps)
+                      camera_size=(width, height), camera_fps=fps,
+                      record=args.record.expanduser() if args.record is not None else None)
 
 
 def _camera_mode(args: argparse.Namespace) -> tuple[int, int, float]:

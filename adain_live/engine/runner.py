@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,14 @@ from adain_live.engine.config import check_alpha, check_size
 from adain_live.engine.live.types import FrameSink, FrameSource, LiveResult
 from adain_live.engine.live_io import write_png
 from adain_live.engine.live_meter import LatestSlot, RateMeter
-from adain_live.engine.live_sinks import RecorderFactory, RecordingJob, default_recorder_factory
+from adain_live.engine.live_sinks import (
+    RecorderFactory,
+    RecordingJob,
+    RecordOptions,
+    default_recorder_factory,
+    fit_frame,
+    frame_size,
+)
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.temporal import Stabilizer, StabilizeSettings
 from adain_live.errors import DeviceMemoryError, UserError
@@ -224,21 +232,29 @@ class LiveRunner:
         """Record that ``result`` reached the screen now (capture→display latency)."""
         self.latency_meter.add_value((time.perf_counter() - result.captured_at) * 1000.0)
 
-    def snapshot(self, path: str | Path) -> Path:
-        """Save the current stylized frame (processing resolution) as a PNG and return its path."""
+    def snapshot(self, path: str | Path, size: str = "source") -> Path:
+        """Save the current stylized frame as a PNG and return its path.
+
+        ``size`` as for recordings (``"source"`` or ``"processing"``), so a snapshot matches a recording.
+        """
         result = self.latest()
         if result is None:
             raise UserError("no stylized frame yet; wait for the video to start, then take the snapshot")
-        return write_png(Path(path), result.image)
+        return write_png(Path(path), fit_frame(result.image, frame_size(result, size)))
 
-    def start_recording(self, path: str | Path, fps: float = 30.0) -> Path:
-        """Record the stylized stream to an MP4 (with the source file's audio when there is one)."""
+    def start_recording(self, path: str | Path, options: RecordOptions | None = None) -> Path:
+        """Record the stylized stream to an MP4 (with the source file's audio when there is one).
+
+        A constant-rate recording runs at the source's frame rate (30 when the source does not say).
+        """
         with self._lock:
             if self._recording is not None:
                 raise UserError(f"already recording to {self._recording.path}; stop that recording first")
             info = getattr(self._source, "info", None)  # a FileSource knows its file's duration
-            job = RecordingJob(Path(path), self._recorder_factory, fps=fps, audio_from=self.audio_from,
-                               audio_duration=getattr(info, "duration", None), on_error=self._on_error)
+            fps = Fraction(getattr(self._source, "fps", 0) or 30).limit_denominator(1001)
+            job = RecordingJob(Path(path), self._recorder_factory, fps=fps, options=options,
+                               audio_from=self.audio_from, audio_duration=getattr(info, "duration", None),
+                               on_error=self._on_error)
             self._recording = job
         return job.path
 

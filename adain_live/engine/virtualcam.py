@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import logging
 import queue
+import sys
 import threading
 from typing import Any
 
@@ -17,18 +18,27 @@ from adain_live.engine.live.types import LiveResult
 log = logging.getLogger(__name__)
 
 
+def driver_hint(platform: str | None = None) -> str:
+    """What to install on ``platform`` (default: this one) for a virtual camera device."""
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("linux"):
+        return ("install the v4l2loopback kernel module (Debian/Ubuntu: sudo apt install v4l2loopback-dkms, "
+                "then sudo modprobe v4l2loopback exclusive_caps=1)")
+    return "install OBS Studio 28 or later (obsproject.com) and start its Virtual Camera once"
+
+
 def probe(width: int = 640, height: int = 360, fps: float = 30.0) -> tuple[bool, str]:
-    """Whether a virtual camera can be opened here, and if not, why (one line)."""
+    """Whether a virtual camera can be opened here, and if not, why and what to install (one line)."""
     try:
         pyvirtualcam = importlib.import_module("pyvirtualcam")
     except ImportError:
-        return False, "virtual camera needs the pyvirtualcam package (pip install pyvirtualcam) and a driver"
+        return False, (f"Virtual camera unavailable: pip install pyvirtualcam, and {driver_hint()}")
     try:
         with pyvirtualcam.Camera(width=width, height=height, fps=fps) as cam:
             return True, f"virtual camera {cam.device}"
     except Exception as exc:  # noqa: BLE001 - pyvirtualcam raises RuntimeError/others per backend
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return False, f"no virtual camera device could be opened ({why})"
+        return False, f"Virtual camera unavailable: no device could be opened ({why}); {driver_hint()}"
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

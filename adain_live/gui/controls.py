@@ -11,6 +11,9 @@ from adain_live.gui.options import SIZES
 from adain_live.gui.throttle import Throttler
 
 OPEN_FILE = "__open_file__"
+#: Checked toggles must read as "on" at a glance (the default style marks them only faintly).
+TOGGLE_STYLE = ("QToolButton:checked { background: #2f6fdf; color: white; border: 1px solid #1d4fa8; "
+                "border-radius: 3px; }")
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 
 
@@ -31,6 +34,8 @@ class ControlBar(QToolBar):
     mirrorToggled = pyqtSignal(bool)
     # Side-by-side original/stylized switched on/off.
     sideBySideToggled = pyqtSignal(bool)
+    # Compare (a wipe between original and stylized) switched on/off.
+    compareToggled = pyqtSignal(bool)
     # The user asked for a snapshot.
     snapshotRequested = pyqtSignal()
     # The user asked to start (True) or stop (False) recording.
@@ -42,7 +47,9 @@ class ControlBar(QToolBar):
         super().__init__("Controls", parent)
         self.setObjectName("controls")
         self.setMovable(False)
+        self.setStyleSheet(TOGGLE_STYLE)
         self.source = QComboBox()
+        self.source.setPlaceholderText("no source")
         self.source.setMinimumContentsLength(16)
         self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source.setToolTip("Camera or video file (a video file loops like a live source)")
@@ -61,6 +68,10 @@ class ControlBar(QToolBar):
         self.mirror = self._toggle("Mirror", "Flip left–right (for cameras)", self.mirrorToggled)
         self.side_by_side = self._toggle("Side by side", "Show the original next to the stylized frame",
                                          self.sideBySideToggled)
+        self.compare = self._toggle("Compare", "Wipe between the original (left) and the stylized frame (right); "
+                                    "drag the divider in the view", self.compareToggled)
+        self.side_by_side.toggled.connect(lambda on: on and self.compare.setChecked(False))
+        self.compare.toggled.connect(lambda on: on and self.side_by_side.setChecked(False))
         self.addSeparator()
         self._build_style_controls()
         self._build_output_controls()
@@ -88,6 +99,7 @@ class ControlBar(QToolBar):
         self.output = QToolBar("Output", self.parentWidget())
         self.output.setObjectName("output")
         self.output.setMovable(False)
+        self.output.setStyleSheet(TOGGLE_STYLE)
         self.pause = self._toggle("Pause", "Freeze the output (Space)", self.pausedToggled, self.output)
         self.snapshot = QToolButton()
         self.snapshot.setText("Snapshot")
@@ -160,24 +172,37 @@ class ControlBar(QToolBar):
             self.sourceChosen.emit(str(spec))
 
     # --- state shown -------------------------------------------------------------------------------------
+    def show_no_source(self) -> None:
+        """Show that no source is open (the box goes blank instead of naming the last one)."""
+        self.source.setCurrentIndex(-1)
+        self._last_source = -1
+
     def show_size(self, size: int) -> None:
-        """Select the processing size ``size`` (adding it when it is not a preset)."""
+        """Select the processing size ``size`` (a size that is not a preset is added in order)."""
         i = self.size.findData(size)
         if i < 0:
-            self.size.addItem(f"{size}p", size)
-            i = self.size.count() - 1
+            values = [int(self.size.itemData(k)) for k in range(self.size.count())]
+            i = next((k for k, v in enumerate(values) if v == 0 or v > size), len(values))
+            self.size.insertItem(i, f"{size}p", size)
         self.size.setCurrentIndex(i)
 
     def show_recording(self, on: bool, elapsed_s: float = 0.0) -> None:
-        """Reflect the recording state: red elapsed time while recording."""
+        """Reflect the recording state: red elapsed time while recording (``elapsed_s`` < 0: no frame yet)."""
         self.record.blockSignals(True)
         self.record.setChecked(on)
         self.record.blockSignals(False)
         self.record.setText("■ Stop" if on else "● Record")
-        minutes, seconds = divmod(int(elapsed_s), 60)
-        self.record_time.setText(f"REC {minutes:02d}:{seconds:02d}" if on else "")
+        self.record_time.setText(recording_label(elapsed_s) if on else "")
 
     def show_virtual_camera(self, available: bool, why: str) -> None:
         """Enable the virtual camera control only when a device can be opened; otherwise say why."""
         self.vcam.setEnabled(available)
         self.vcam.setToolTip(why)
+
+
+def recording_label(elapsed_s: float) -> str:
+    """``"REC 01:05"``; before the first frame arrived, says that it waits for one."""
+    if elapsed_s < 0:
+        return "REC waiting for frames…"
+    minutes, seconds = divmod(int(elapsed_s), 60)
+    return f"REC {minutes:02d}:{seconds:02d}"

@@ -32,10 +32,14 @@ class AppOptions:
     model_factory: Callable[[], Any] | None = field(default=None, compare=False)
     #: Folder of cached style statistics (None: ``weights.cache_dir() / "stats"``).
     stats_cache: Path | None = None
+    #: Start recording to this MP4 as soon as the source is open (closing the window finishes it).
+    record: Path | None = None
 
     def __post_init__(self) -> None:
         if self.size is not None and self.size < 0:
             raise ValueError(f"--size must be 0 (native) or a positive short side, got {self.size}")
+        if self.record is not None and self.record.suffix.lower() != ".mp4":
+            raise ValueError(f"--record {self.record}: recordings are MP4 files; give a name ending in .mp4")
 
 
 def size_label(size: int) -> str:

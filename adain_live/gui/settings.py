@@ -70,10 +70,12 @@ class Settings:
             files = [spec, *[f for f in self.recent_files() if f != spec]][:5]
             self.set("recent_files", json.dumps(files))
 
-    def output_dir(self) -> str:
-        """Where snapshots and recordings go (default: the Pictures folder, else home)."""
-        default = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation) or str(Path.home())
-        return self.get("output_dir", default, str)
+    def output_dir(self, kind: str) -> str:
+        """Where ``kind`` ("video" or "snapshot") files go: set by the user, else Videos / Pictures, else home."""
+        where = (QStandardPaths.StandardLocation.MoviesLocation if kind == "video"
+                 else QStandardPaths.StandardLocation.PicturesLocation)
+        default = self.get("output_dir", QStandardPaths.writableLocation(where) or str(Path.home()), str)
+        return self.get(f"{kind}_dir", default, str)
 
     def save_window(self, window: QMainWindow) -> None:
         """Remember geometry and dock layout."""

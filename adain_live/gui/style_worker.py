@@ -26,6 +26,8 @@ class StyleWorker(QObject):
 
     # Styles were added: their paths (in gallery order) and one-line problems.
     stylesAdded = pyqtSignal(list, list)
+    # A style file cannot be used (e.g. not a readable image): its path and the one-line reason.
+    styleBroken = pyqtSignal(str, str)
     # A thumbnail is ready: style path and a QImage.
     thumbnailReady = pyqtSignal(str, object)
     # A style is now in use: primary path, secondary path ("" = none).
@@ -64,12 +66,21 @@ class StyleWorker(QObject):
             except UserError as exc:
                 self.engine.gallery.remove(entry)
                 problems.append(str(exc))
+                self.styleBroken.emit(str(entry.path), str(exc))
                 continue
             good.append(str(entry.path))
             self.thumbnailReady.emit(str(entry.path), to_qimage(image))
             self._warm.append(entry)
         self.stylesAdded.emit(good, problems)
         QTimer.singleShot(0, self._warm_next)
+
+    @pyqtSlot(str)
+    def removeStyle(self, path: str) -> None:  # noqa: N802 - Qt slot naming
+        """Forget a style (its cached statistics stay on disk)."""
+        entry = None if self.engine is None else self.engine.gallery.find(path)
+        if entry is not None and self.engine is not None:
+            self.engine.gallery.remove(entry)
+            self._warm = deque(e for e in self._warm if e.digest != entry.digest)
 
     @pyqtSlot(str, str, float)
     def select(self, primary: str, secondary: str, mix: float) -> None:

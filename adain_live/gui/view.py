@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QRectF, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
+from PyQt6.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from adain_live.gui.convert import wrap_qimage
@@ -20,10 +20,18 @@ def fit_rect(img_w: int, img_h: int, box: QRectF) -> QRectF:
 
 
 class LiveView(QWidget):
-    """Paint the newest result; the overlay shows FPS, latency and the recording indicator."""
+    """Paint the newest result; the overlay shows FPS, latency, the recording indicator and a paused state.
+
+    In *compare* mode one picture is split at ``wipe`` (a fraction of its width, dragged with the mouse):
+    the original on the left, the stylized frame on the right.
+    """
 
     # Emitted after a new result has been painted (the window measures capture→display latency with it).
     painted = pyqtSignal(object)
+    # The view was double-clicked (the window toggles fullscreen).
+    doubleClicked = pyqtSignal()
+    # The compare divider was dragged: its new position (fraction of the picture's width).
+    wipeMoved = pyqtSignal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +39,9 @@ class LiveView(QWidget):
         self.setMinimumSize(320, 180)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.side_by_side = False
+        self.compare = False
+        self.wipe = 0.5
+        self.paused = False
         self.overlay = ""
         self.recording = ""
         self.placeholder = "Starting…"
@@ -84,7 +95,9 @@ class LiveView(QWidget):
         assert self._images is not None
         stylized, original = self._images
         box = QRectF(self.rect())
-        if self.side_by_side:
+        if self.compare:
+            self._draw_compare(p, stylized, original, box)
+        elif self.side_by_side:
             half = box.width() / 2
             left, right = QRectF(box.x(), box.y(), half - 2, box.height()), QRectF(half + 2, box.y(), half - 2,
                                                                                    box.height())
@@ -93,7 +106,60 @@ class LiveView(QWidget):
         else:
             p.drawImage(fit_rect(stylized.width(), stylized.height(), box), stylized)
 
+    def _draw_compare(self, p: QPainter, stylized: QImage, original: QImage, box: QRectF) -> None:
+        target = fit_rect(stylized.width(), stylized.height(), box)
+        cut = target.x() + target.width() * min(1.0, max(0.0, self.wipe))
+        p.drawImage(target, stylized)
+        p.save()
+        p.setClipRect(QRectF(target.x(), target.y(), cut - target.x(), target.height()))
+        p.drawImage(target, original)
+        p.restore()
+        p.setPen(QPen(QColor(255, 255, 255, 220), 2))
+        p.drawLine(QPointF(cut, target.top()), QPointF(cut, target.bottom()))
+        p.setBrush(QColor(255, 255, 255, 220))
+        p.drawEllipse(QPointF(cut, target.center().y()), 7, 7)
+        p.setFont(QFont(p.font().family(), 9, QFont.Weight.Bold))
+        for text, x, align in (("original", target.left() + 8, Qt.AlignmentFlag.AlignLeft),
+                               ("stylized", target.right() - 108, Qt.AlignmentFlag.AlignRight)):
+            p.setPen(QColor(255, 255, 255))
+            p.drawText(QRectF(x, target.bottom() - 24, 100, 18), align | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def _set_wipe(self, event: QMouseEvent | None) -> None:
+        if event is None or self._images is None or not self.compare:
+            return
+        stylized = self._images[0]
+        target = fit_rect(stylized.width(), stylized.height(), QRectF(self.rect()))
+        self.wipe = min(1.0, max(0.0, (event.position().x() - target.x()) / max(target.width(), 1.0)))
+        self.wipeMoved.emit(self.wipe)
+        self.update()
+
+    def mousePressEvent(self, event: QMouseEvent | None) -> None:  # noqa: N802 - Qt API
+        """In compare mode, move the divider to the click."""
+        self._set_wipe(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent | None) -> None:  # noqa: N802 - Qt API
+        """In compare mode, drag the divider."""
+        self._set_wipe(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent | None) -> None:  # noqa: N802 - Qt API
+        """Ask the window to toggle fullscreen."""
+        self.doubleClicked.emit()
+
+    def _draw_paused(self, p: QPainter) -> None:
+        p.fillRect(self.rect(), QColor(0, 0, 0, 90))
+        p.setFont(QFont(p.font().family(), 22, QFont.Weight.Bold))
+        text = "❚❚  Paused"
+        w, h = p.fontMetrics().horizontalAdvance(text) + 48, p.fontMetrics().height() + 24
+        box = QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+        p.setBrush(QColor(0, 0, 0, 180))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.drawRoundedRect(box, 10, 10)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
     def _draw_overlay(self, p: QPainter) -> None:
+        if self.paused and self._images is not None:
+            self._draw_paused(p)
         p.setFont(QFont(p.font().family(), 10, QFont.Weight.Bold))
         metrics = p.fontMetrics()
         if self.overlay:

@@ -1,10 +1,9 @@
-"""The main window: wires the view, the gallery dock and the control bar to the engine workers."""
+"""The main window: wires the view, the gallery dock and the control bars to the engine workers."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QThread, QTimer, pyqtSignal
@@ -12,9 +11,11 @@ from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import QLabel, QMainWindow, QPushButton, QStatusBar
 
 from adain_live.engine.live_io import list_cameras
-from adain_live.gui.controls import ControlBar
-from adain_live.gui.gallery_dock import GalleryDock
+from adain_live.gui.controls import ControlBar, recording_label
+from adain_live.gui.gallery_dock import GalleryDock, style_name
 from adain_live.gui.options import AppOptions
+from adain_live.gui.presets import Look, PresetBar, PresetStore
+from adain_live.gui.recording import OutputFiles
 from adain_live.gui.settings import Settings
 from adain_live.gui.style_worker import StyleWorker
 from adain_live.gui.view import LiveView
@@ -32,12 +33,6 @@ class MainWindow(QMainWindow):
     requestStyle = pyqtSignal(str, str, float)
     # Ask the style worker to add style files/folders.
     requestAddStyles = pyqtSignal(list)
-    # Ask the engine worker for a snapshot written to this path.
-    requestSnapshot = pyqtSignal(str)
-    # Ask the engine worker to start recording to this path.
-    requestRecord = pyqtSignal(str)
-    # Ask the engine worker to finish the recording.
-    requestStopRecording = pyqtSignal()
 
     def __init__(self, options: AppOptions, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -51,6 +46,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.controls.output)
         self.gallery = GalleryDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gallery)
+        self.presets = PresetStore(self.settings)
+        self.preset_bar = PresetBar()
+        self.gallery.body_layout.addWidget(self.preset_bar)
+        self.preset_bar.set_names(list(self.presets.all()))
         self.setStatusBar(QStatusBar())
         self.open_button = QPushButton("Open video file…")
         self.open_button.clicked.connect(self.controls.ask_video_file)
@@ -59,8 +58,11 @@ class MainWindow(QMainWindow):
         self.cpu_note = QLabel()
         self.cpu_note.hide()
         self.statusBar().addPermanentWidget(self.cpu_note)
+        self.files = OutputFiles(self.settings, self.controls.record, self.statusBar(), self)
         self.engine: Engine | None = None
         self._error_shown = -1e9
+        self._record_at_launch = options.record
+        self._source_spec = ""
         self._start_workers()
         self._connect()
         self._shortcuts()
@@ -84,7 +86,7 @@ class MainWindow(QMainWindow):
             t.start()
 
     def _connect(self) -> None:
-        w, s, c, g = self.worker, self.styles, self.controls, self.gallery
+        w, s, c, g, f = self.worker, self.styles, self.controls, self.gallery, self.files
         w.ready.connect(s.attach)
         w.ready.connect(self._engine_ready)
         w.frameReady.connect(self._frame_ready)
@@ -95,41 +97,53 @@ class MainWindow(QMainWindow):
         w.sourceFailed.connect(self._source_failed)
         w.sizeLowered.connect(self._size_lowered)
         w.recordingChanged.connect(self._recording_changed)
-        w.snapshotSaved.connect(lambda p: self.show_status(f"snapshot saved: {p}"))
+        w.snapshotSaved.connect(self._snapshot_saved)
         w.virtualCamProbed.connect(c.show_virtual_camera)
         self.requestSource.connect(w.openSource)
-        self.requestSnapshot.connect(w.snapshot)
-        self.requestRecord.connect(w.startRecording)
-        self.requestStopRecording.connect(w.stopRecording)
+        f.requestSnapshot.connect(w.snapshot)
+        f.requestRecord.connect(w.startRecording)
+        f.requestStop.connect(w.stopRecording)
         c.sourceChosen.connect(self.open_source)
         c.sizeChosen.connect(w.setSize)
-        c.sizeChosen.connect(lambda v: self.settings.set("size", v))
+        c.sizeChosen.connect(self._size_chosen)
         c.alphaChanged.connect(w.setAlpha)
         c.alphaChanged.connect(lambda v: self.settings.set("alpha", v))
         c.preserveColorToggled.connect(w.setPreserveColor)
         c.preserveColorToggled.connect(lambda v: self.settings.set("preserve_color", v))
         c.pausedToggled.connect(w.setPaused)
+        c.pausedToggled.connect(self._paused)
         c.mirrorToggled.connect(w.setMirror)
         c.mirrorToggled.connect(lambda v: self.settings.set("mirror", v))
-        c.sideBySideToggled.connect(self._side_by_side)
+        c.sideBySideToggled.connect(lambda on: self._view_mode("side_by_side", on))
+        c.compareToggled.connect(lambda on: self._view_mode("compare", on))
         c.snapshotRequested.connect(self.snapshot)
         c.recordToggled.connect(self._record_toggled)
         c.virtualCamToggled.connect(w.setVirtualCam)
-        self.view.painted.connect(w.mark_displayed)
+        self.view.painted.connect(self._painted)
+        self.view.doubleClicked.connect(self.toggle_fullscreen)
         self.requestStyle.connect(s.select)
         self.requestAddStyles.connect(s.addStyles)
         s.thumbnailReady.connect(g.add_style)
+        s.styleBroken.connect(g.add_broken)
         s.stylesAdded.connect(self._styles_added)
         s.styleApplied.connect(self._style_applied)
         s.styleFailed.connect(self._style_failed)
         g.styleClicked.connect(self._style_clicked)
         g.addRequested.connect(self.add_styles)
         g.mixChanged.connect(s.setMix)
+        g.styleRemoved.connect(s.removeStyle)
+        g.orderChanged.connect(self.settings.set_style_paths)
+        self.preset_bar.saveRequested.connect(self.save_preset)
+        self.preset_bar.presetChosen.connect(self.recall_preset)
+        self.preset_bar.deleteRequested.connect(self._delete_preset)
 
     def _shortcuts(self) -> None:
         for n in range(1, 10):
             QShortcut(QKeySequence(str(n)), self, lambda n=n: self.select_index(n - 1))
+            QShortcut(QKeySequence(f"Shift+{n}"), self, lambda n=n: self.select_index(n + 8))
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.controls.pause.toggle)
+        QShortcut(QKeySequence(Qt.Key.Key_F11), self, self.toggle_fullscreen)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, lambda: self.isFullScreen() and self.toggle_fullscreen())
 
     # --- engine events -----------------------------------------------------------------------------------
     def _engine_ready(self, engine: Engine) -> None:
@@ -158,6 +172,7 @@ class MainWindow(QMainWindow):
         c.color.setChecked(self.settings.get("preserve_color", False, bool))
         c.mirror.setChecked(self.settings.get("mirror", False, bool))
         c.side_by_side.setChecked(self.settings.get("side_by_side", False, bool))
+        c.compare.setChecked(self.settings.get("compare", False, bool))
 
     def _open_initial_source(self) -> None:
         cameras = list_cameras()
@@ -171,13 +186,18 @@ class MainWindow(QMainWindow):
         self.requestSource.emit(spec)
 
     def _source_opened(self, spec: str, label: str, is_file: bool) -> None:
+        self._source_spec = spec
         self.open_button.hide()
         self.settings.remember_source(spec)
         self.controls.show_source(spec)
         self.show_status(f"playing {label}" + (" (looping)" if is_file else ""))
+        if self._record_at_launch is not None:  # --record FILE: record from the first frame on
+            path, self._record_at_launch = self._record_at_launch, None
+            self.start_recording(str(path))
 
     def _source_failed(self, spec: str, reason: str) -> None:
         self.show_error(reason)
+        self.controls.show_no_source()
         if spec.isdigit():
             self.view.clear(f"No camera could be opened ({reason}).\nOpen a video file to use it as a live source.")
         else:
@@ -189,21 +209,35 @@ class MainWindow(QMainWindow):
         if result is not None:
             self.view.show_result(result)
 
+    def _painted(self, result: object) -> None:
+        if not self.view.paused:  # a paused frame is old on purpose: it says nothing about latency
+            self.worker.mark_displayed(result)  # type: ignore[arg-type]
+
     def _size_lowered(self, size: int) -> None:
         self.controls.show_size(size)
+        self.cpu_note.hide()
+
+    def _size_chosen(self, size: int) -> None:
+        self.settings.set("size", size)
+        if self.engine is not None and size != self.engine.size:
+            self.cpu_note.hide()  # it named the start-up size, which no longer holds
 
     def _update_overlay(self) -> None:
-        fps, latency, infer = self.worker.meters()
-        if self.engine is not None and self.view.frames_shown:
-            lat = "–" if latency is None else f"{latency:.0f} ms"
-            self.view.overlay = f"{fps:4.1f} fps · latency {lat} · {self.controls.size.currentText()}"
+        fps, latency, _infer = self.worker.meters()
+        result = self.worker.latest()
+        if self.engine is not None and self.view.frames_shown and result is not None:
+            h, w = result.image.shape[:2]
+            if self.view.paused:
+                self.view.overlay = f"paused · {w}×{h}"
+            else:
+                lat = "–" if latency is None else f"{latency:.0f} ms"
+                self.view.overlay = f"{fps:4.1f} fps · latency {lat} · {w}×{h}"
         elapsed = self.worker.recording_elapsed()
         if self.worker.recording_failed():
             self.stop_recording()
         elif elapsed is not None:
             self.controls.show_recording(True, elapsed)
-            m, s = divmod(int(elapsed), 60)
-            self.view.recording = f"REC {m:02d}:{s:02d}"
+            self.view.recording = recording_label(elapsed)
         self.view.update()
 
     # --- styles ------------------------------------------------------------------------------------------
@@ -215,12 +249,16 @@ class MainWindow(QMainWindow):
         for p in problems:
             self.show_error(p)
         self.settings.set_style_paths(self.gallery.paths())
-        if paths and not self.gallery.primary:
+        if paths and not problems:
+            self.show_status(f"added {len(paths)} style{'s' if len(paths) > 1 else ''}: "
+                             + ", ".join(style_name(p) for p in paths[:4]) + (" …" if len(paths) > 4 else ""))
+        usable = [p for i, p in enumerate(self.gallery.paths()) if self.gallery.path_at(i) is not None]
+        if usable and not self.gallery.primary:
             saved = self.settings.get("style", None, str)
-            self.select_style(saved if saved in self.gallery.paths() else self.gallery.paths()[0])
+            self.select_style(saved if saved in usable else usable[0])
 
     def select_index(self, index: int) -> None:
-        """Use the ``index``-th gallery style (keys 1–9)."""
+        """Use the ``index``-th gallery style (keys 1–9, Shift+1…9 for 10–18)."""
         path = self.gallery.path_at(index)
         if path is not None:
             self.select_style(path)
@@ -238,43 +276,95 @@ class MainWindow(QMainWindow):
 
     def _style_applied(self, primary: str, secondary: str) -> None:
         self.settings.set("style", primary)
-        names = Path(primary).stem + (f" + {Path(secondary).stem}" if secondary else "")
+        names = style_name(primary) + (f" + {style_name(secondary)}" if secondary else "")
         self.show_status(f"style: {names}")
 
     def _style_failed(self, path: str, reason: str) -> None:
         self.gallery.mark_failed(path, reason)
         self.show_error(reason)
 
-    # --- controls ----------------------------------------------------------------------------------------
-    def _side_by_side(self, on: bool) -> None:
-        self.view.side_by_side = on
-        self.settings.set("side_by_side", on)
+    # --- presets -----------------------------------------------------------------------------------------
+    def current_look(self) -> Look:
+        """The look on screen (what a preset saves)."""
+        c = self.controls
+        return Look(style=self.gallery.primary, secondary=self.gallery.secondary,
+                    mix=self.gallery.mix.value() / 100.0, alpha=c.alpha.value() / 100.0,
+                    preserve_color=c.color.isChecked())
+
+    def save_preset(self, name: str) -> None:
+        """Save the current look as preset ``name``."""
+        if not self.gallery.primary:
+            self.show_error("choose a style first, then save the preset")
+            return
+        self.presets.save(name, self.current_look())
+        self.preset_bar.set_names(list(self.presets.all()), name)
+        self.show_status(f"preset saved: {name}")
+
+    def recall_preset(self, name: str) -> None:
+        """Apply the preset ``name`` (its styles are added to the gallery when missing)."""
+        look = self.presets.all().get(name)
+        if look is None:
+            self.show_error(f"no preset named {name!r}")
+            return
+        missing = [p for p in (look.style, look.secondary) if p and p not in self.gallery.paths()]
+        if missing:
+            self.add_styles(missing)
+        c = self.controls
+        c.alpha.setValue(round(look.alpha * 100))
+        c.color.setChecked(look.preserve_color)
+        self.gallery.mix.setValue(round(look.mix * 100))
+        self.select_style(look.style, look.secondary)
+        self.show_status(f"preset: {name}")
+
+    def _delete_preset(self, name: str) -> None:
+        self.presets.delete(name)
+        self.preset_bar.set_names(list(self.presets.all()))
+        self.show_status(f"preset deleted: {name}")
+
+    # --- view, recording and snapshots -------------------------------------------------------------------
+    def _view_mode(self, key: str, on: bool) -> None:
+        setattr(self.view, key, on)
+        self.settings.set(key, on)
         self.view.update()
 
+    def _paused(self, on: bool) -> None:
+        self.view.paused = on
+        self.view.update()
+
+    def toggle_fullscreen(self) -> None:
+        """Show only the live view, full screen (F11, double-click); F11, double-click or Esc leave it."""
+        full = not self.isFullScreen()
+        for bar in (self.controls, self.controls.output, self.gallery, self.statusBar()):
+            bar.setVisible(not full)
+        self.showFullScreen() if full else self.showNormal()
+
     def snapshot(self, path: str | None = None) -> None:
-        """Save the current stylized frame as a PNG (default: the Pictures folder, timestamped)."""
-        self.requestSnapshot.emit(path or str(self._output_path("snapshot", ".png")))
+        """Save the current stylized frame as a PNG (default: the snapshots folder, timestamped)."""
+        self.files.snapshot(path)
 
     def start_recording(self, path: str | None = None) -> None:
-        """Record to ``path`` (default: the Videos folder, timestamped)."""
-        self.requestRecord.emit(path or str(self._output_path("recording", ".mp4")))
+        """Record to ``path`` (default: the recordings folder, timestamped)."""
+        self.files.record(path)
 
     def stop_recording(self) -> None:
         """Stop recording (the file is finished in the engine thread)."""
-        self.requestStopRecording.emit()
+        self.files.requestStop.emit()
 
     def _record_toggled(self, on: bool) -> None:
         self.start_recording() if on else self.stop_recording()
 
     def _recording_changed(self, on: bool, path: str) -> None:
-        self.controls.show_recording(on)
-        self.view.recording = "REC 00:00" if on else ""
-        self.show_status(f"recording to {path}" if on else f"recording saved: {path}" if path else "")
+        self.controls.show_recording(on, -1.0)
+        self.view.recording = recording_label(-1.0) if on else ""
+        if on:
+            self.show_status(f"recording to {path}")
+        elif path:
+            self.files.saved(path)
+            self.show_status(f"recording saved: {path}", 20000)
 
-    def _output_path(self, stem: str, suffix: str) -> Path:
-        folder = Path(self.settings.output_dir())
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"adain-live-{stem}-{datetime.now():%Y%m%d-%H%M%S}{suffix}"
+    def _snapshot_saved(self, path: str) -> None:
+        self.files.saved(path)
+        self.show_status(f"snapshot saved: {path}")
 
     # --- messages and shutdown ---------------------------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -299,6 +389,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt API
         """Stop every thread (finishing an active recording) and save the settings."""
+        if self.isFullScreen():
+            self.toggle_fullscreen()
         self.settings.save_window(self)
         self._meter_timer.stop()
         self.worker.shutdown()

@@ -18,7 +18,12 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from adain_live import weights
 from adain_live.core.device import cuda_build_hint, dtype_name, resolve_device
 from adain_live.engine import virtualcam
+<<<<<<< HEAD
 from adain_live.engine.live_io import CameraMode, SourceSpec, open_live_source
+=======
+from adain_live.engine.live_io import SourceSpec, open_live_source
+from adain_live.engine.live_sinks import RecordOptions
+>>>>>>> e6fd830 (gui: recordings editors accept (constant rate at the source's size, audio in sync; options for processing size / variable rate), --record FILE, Videos/Pictures folders + Open folder; honest status (mix label, recording without frames, real size in the overlay, CPU note, size menu order, paused state, source box); compare wipe, fullscreen; gallery keys to 18, tooltips, broken files greyed, folders, remove/reorder persisted, presets; virtual camera install hint; no runner thread after closing while the model loads)
 from adain_live.engine.pipeline import (
     StylePipeline,
     enable_fast_backends,
@@ -78,6 +83,10 @@ class EngineWorker(QObject):
         self._frame_taken = threading.Event()
         self._frame_taken.set()
         self._vcam: virtualcam.VirtualCamSink | None = None
+        # setup() (engine thread) and shutdown() (GUI thread) may overlap when the window closes while the
+        # model loads: whichever comes second sees the other's result, so no runner thread outlives the app.
+        self._lifecycle = threading.Lock()
+        self._closing = False
 
     # --- thread-safe reads (any thread) -----------------------------------------------------------------
     def latest(self) -> LiveResult | None:
@@ -103,9 +112,9 @@ class EngineWorker(QObject):
         return r.fps_meter.rate(), r.latency_meter.value, latest.infer_ms if latest else 0.0
 
     def recording_elapsed(self) -> float | None:
-        """Return the seconds since the active recording started, or None when not recording."""
+        """Return the seconds recorded so far (-1 while waiting for the first frame), or None when not recording."""
         job = None if self.runner is None else self.runner.recording
-        return None if job is None else job.elapsed
+        return None if job is None else -1.0 if job.waiting else job.elapsed
 
     def recording_failed(self) -> bool:
         """Return True when the active recording stopped on an error (it still needs ``stopRecording``)."""
@@ -130,8 +139,12 @@ class EngineWorker(QObject):
         except UserError as exc:
             self.setupFailed.emit(f"cannot start: {exc}")
             return
-        self.runner = LiveRunner(pipe, on_result=self._on_result, on_error=self.error.emit,
-                                 on_status=self.status.emit, on_size=self.sizeLowered.emit).start()
+        with self._lifecycle:
+            if self._closing:
+                pipe.close()
+                return
+            self.runner = LiveRunner(pipe, on_result=self._on_result, on_error=self.error.emit,
+                                     on_status=self.status.emit, on_size=self.sizeLowered.emit).start()
         cache = o.stats_cache if o.stats_cache is not None else weights.cache_dir() / "stats"
         gallery = StyleGallery(lambda rgb: pipe.style_stats(rgb, o.style_size),
                                f"{model_identity(model)}-{dtype_name(dtype)}", cache, o.style_size)
@@ -196,31 +209,35 @@ class EngineWorker(QObject):
         if self.runner is not None:
             self.runner.set_size(size)
 
-    @pyqtSlot(str)
-    def snapshot(self, path: str) -> None:
-        """Save the current stylized frame as a PNG."""
+    @pyqtSlot(str, str)
+    def snapshot(self, path: str, size: str = "source") -> None:
+        """Save the current stylized frame as a PNG (``size``: "source" or "processing")."""
         if self.runner is None:
             return
         try:
-            self.snapshotSaved.emit(str(self.runner.snapshot(Path(path))))
+            self.snapshotSaved.emit(str(self.runner.snapshot(Path(path), size)))
         except UserError as exc:
             self.error.emit(str(exc))
 
-    @pyqtSlot(str)
-    def startRecording(self, path: str) -> None:  # noqa: N802
+    @pyqtSlot(str, str, bool)
+    def startRecording(self, path: str, size: str = "source", constant_rate: bool = True) -> None:  # noqa: N802
         """Start recording the stylized stream to an MP4."""
         if self.runner is None:
+            self.error.emit("cannot record yet: the model is still loading")
+            self.recordingChanged.emit(False, "")
             return
         try:
-            self.recordingChanged.emit(True, str(self.runner.start_recording(Path(path))))
-        except UserError as exc:
+            options = RecordOptions(size=size, constant_rate=constant_rate)
+            self.recordingChanged.emit(True, str(self.runner.start_recording(Path(path), options)))
+        except (UserError, ValueError) as exc:
             self.error.emit(str(exc))
+            self.recordingChanged.emit(False, "")
 
     @pyqtSlot()
     def stopRecording(self) -> None:  # noqa: N802
-        """Finish the recording (the file is complete when ``recordingChanged(False, …)`` arrives)."""
+        """Finish the recording; ``recordingChanged(False, path)`` carries "" when nothing was written."""
         if self.runner is not None:
-            path = self.runner.stop_recording()
+            path = self.runner.stop_recording()  # a recording without frames reports why through ``error``
             self.recordingChanged.emit(False, str(path) if path else "")
 
     @pyqtSlot(bool)
@@ -241,10 +258,14 @@ class EngineWorker(QObject):
 
     def shutdown(self) -> None:
         """Stop every engine thread and finish an active recording (safe from any thread, idempotent)."""
-        if self._vcam is not None and self.runner is not None:
-            self.runner.remove_sink(self._vcam)
+        with self._lifecycle:
+            self._closing = True
+            runner = self.runner
+        if runner is None:
+            return
+        if self._vcam is not None:
+            runner.remove_sink(self._vcam)
             self._vcam.close()
             self._vcam = None
-        if self.runner is not None:
-            self.runner.stop()
-            self.runner.pipeline.close()  # its background compile thread and CUDA graphs
+        runner.stop()
+        runner.pipeline.close()  # its background compile thread and CUDA graphs

@@ -92,6 +92,12 @@ class _AudioFeed:
             self._in.close()
 
 
+def _timescale(time_base: Fraction) -> str:
+    """An MP4 track timescale that holds ``time_base`` exactly (at least 1000 ticks per second)."""
+    scale = time_base.denominator
+    return str(scale * max(1, -(-1000 // scale)))
+
+
 class Recorder:
     """Write live frames to a fragmented MP4 with millisecond timestamps from the capture clock.
 
@@ -106,6 +112,9 @@ class Recorder:
         ``(width, height)``; ``None`` takes the first frame's size.
     fps
         Expected frame rate (a hint for the encoder; timestamps decide the timing).
+    constant_rate
+        Write a constant-rate stream at ``fps`` (time base ``1/fps``, every frame one tick long), as video
+        editors expect; timestamps are rounded to whole frames. Otherwise millisecond timestamps (variable rate).
     audio_from
         A video file whose first audio stream is copied in (packet for packet), starting at
         ``audio_start`` seconds of that file and looping with it.
@@ -113,9 +122,9 @@ class Recorder:
         As in :class:`EncodeSettings`.
     """
 
-    def __init__(self, path: str | Path, *, size: tuple[int, int] | None = None, fps: float = 30.0,
+    def __init__(self, path: str | Path, *, size: tuple[int, int] | None = None, fps: float | Fraction = 30.0,
                  audio_from: str | Path | None = None, audio_start: float = 0.0,
-                 codec: str = "h264", quality: int | None = None) -> None:
+                 codec: str = "h264", quality: int | None = None, constant_rate: bool = False) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
             raise MediaError(f"recordings are MP4 files; {self.path.name} does not end in .mp4")
@@ -126,6 +135,9 @@ class Recorder:
         self.settings = EncodeSettings(codec=codec, quality=quality)
         check_encoder(self.settings)
         self.size, self.fps = size, fps
+        rate = Fraction(fps).limit_denominator(1001)
+        self.constant_rate = constant_rate
+        self.time_base = 1 / rate if constant_rate else _MS
         self.audio_from, self.audio_start = audio_from, audio_start
         self.frames = 0
         self._out: Any = None
@@ -142,12 +154,13 @@ class Recorder:
         return self
 
     def _open(self, size: tuple[int, int]) -> None:
-        self._out = open_output(self.path, fragmented=True, options={"video_track_timescale": "1000"})
+        self._out = open_output(self.path, fragmented=True,
+                                options={"video_track_timescale": _timescale(self.time_base)})
         try:
             extra = {"g": str(max(1, round(self.fps)))}
             if self.settings.codec == "h264":
                 extra.update(_LIVE_X264)
-            self._video = VideoEncoder(self._out, width=size[0], height=size[1], time_base=_MS,
+            self._video = VideoEncoder(self._out, width=size[0], height=size[1], time_base=self.time_base,
                                        rate=Fraction(self.fps).limit_denominator(1001), settings=self.settings,
                                        extra_options=extra)
             if self.audio_from is not None:
@@ -168,11 +181,11 @@ class Recorder:
         assert self._video is not None
         if self._t0 is None:
             self._t0 = ts
-        pts = max(round((ts - self._t0) * 1000), self._last_pts + 1)  # strictly increasing
+        pts = max(round((ts - self._t0) / self.time_base), self._last_pts + 1)  # strictly increasing
         self._last_pts = pts
-        mux(self._out, self._video.encode(image, pts), self.path)
+        mux(self._out, self._video.encode(image, pts, 1 if self.constant_rate else 0), self.path)
         if self._audio is not None:
-            mux(self._out, self._audio.packets_until(pts / 1000 + 0.2), self.path)
+            mux(self._out, self._audio.packets_until(float(pts * self.time_base) + 0.2), self.path)
         self.frames += 1
 
     def close(self) -> None:

@@ -202,7 +202,7 @@ def test_recording_fixed_size_and_stop(runner, tmp_path):
         def close(self):
             closed.set()
 
-    def factory(path, size, fps, audio_from, audio_start):
+    def factory(path, size, fps, audio_from, audio_start, constant_rate=False):
         assert size == (64, 48) and audio_from == Path("in.mp4") and audio_start == 0.0  # unknown duration
         return Writer()
 

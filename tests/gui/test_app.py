@@ -31,7 +31,8 @@ def view_pixels(w) -> np.ndarray:
 
 def test_stream_starts_and_frames_arrive(qtbot, make_window, video):
     w = make_window(str(video))
-    wait_frames(qtbot, w, 5)
+    wait_styled(qtbot, w)  # frames before the first style is ready are the plain source
+    wait_frames(qtbot, w, 3)
     assert w.engine is not None and "cpu" in w.controls.device.text()
     assert w.view.current_image().height() == 32  # the processing size
     assert len(w.gallery.paths()) == 3
@@ -90,7 +91,7 @@ def test_snapshot_writes_png(qtbot, make_window, video, tmp_path):
     from PIL import Image
 
     with Image.open(sig.args[0]) as im:
-        assert im.format == "PNG" and im.size == (48, 32)
+        assert im.format == "PNG" and im.size == (96, 64)  # the source's size, as recordings
 
 
 def test_recording_is_a_playable_mp4(qtbot, make_window, video, tmp_path):
@@ -106,10 +107,13 @@ def test_recording_is_a_playable_mp4(qtbot, make_window, video, tmp_path):
     assert sig.args == [False, str(out)]
     with av.open(str(out)) as c:
         vs = c.streams.video[0]
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(vs)]
-        has_audio = bool(c.streams.audio)
-    assert len(frames) >= 5 and frames[0].shape == (32, 48, 3)
+        decoded = [(f.pts, f.to_ndarray(format="rgb24")) for f in c.decode(vs)]
+        rate, has_audio = vs.average_rate, bool(c.streams.audio)
+    pts = [p for p, _ in decoded]
+    assert len(decoded) >= 5 and decoded[0][1].shape == (64, 96, 3)  # the source's size, not the processing size
+    assert rate == 30 and len({b - a for a, b in zip(pts, pts[1:], strict=False)}) == 1  # constant, the source's
     assert has_audio  # the source file's audio is kept
+    assert w.files.open_folder.isVisible() and "recording saved" in w.statusBar().currentMessage()
 
 
 def test_close_stops_all_threads_and_finishes_the_recording(qtbot, make_window, video, tmp_path):
@@ -146,12 +150,23 @@ def test_drop_files_on_the_gallery(qtbot, make_window, video, tmp_path):
         w.gallery.dropEvent(event)
     assert w.gallery.paths()[-1] == str(extra.resolve())
     assert str(extra.resolve()) in w.settings.style_paths()  # remembered for the next run
+    assert "added 1 style: dropped" in w.statusBar().currentMessage()  # an add is confirmed
+    folder = tmp_path / "more"
+    folder.mkdir()
+    Image.fromarray(np.full((20, 20, 3), 30, np.uint8)).save(folder / "in_folder.png")
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.styles.stylesAdded, timeout=10_000):
+        w.gallery.dropEvent(event)  # a folder adds its images
+    assert w.gallery.paths()[-1] == str((folder / "in_folder.png").resolve())
 
 
 def test_no_camera_says_so_and_offers_a_file(qtbot, make_window):
     w = make_window("7")
     qtbot.waitUntil(lambda: w.open_button.isVisibleTo(w), timeout=FRAME_TIMEOUT)
     assert "No camera" in w.view.placeholder
+    assert w.controls.source.currentText() == ""  # not the last session's source
     message = w.statusBar().currentMessage().lower()
     assert "camera" in message and "7" in message
 
@@ -165,6 +180,9 @@ def test_unreadable_style_is_reported_and_app_keeps_running(qtbot, make_window, 
         w.add_styles([str(bad)])
     assert sig.args[0] == [] and "broken.jpg" in sig.args[1][0]
     assert "broken.jpg" in w.statusBar().currentMessage()
+    item = w.gallery.list.item(w.gallery.list.count() - 1)  # shown greyed, the reason in its tooltip
+    assert "broken" in item.text() and not item.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert "cannot be used" in item.toolTip() and "broken.jpg" in item.toolTip()
     wait_frames(qtbot, w, 3)
 
 
@@ -191,7 +209,7 @@ def test_missing_weights_is_a_message_in_the_window(qtbot, tmp_path, monkeypatch
     w = MainWindow(AppOptions(source=str(video), device="cpu"),
                    QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)
-    qtbot.waitUntil(lambda: "cannot start" in w.view.placeholder, timeout=10_000)
+    qtbot.waitUntil(lambda: "cannot start" in w.view.placeholder, timeout=FRAME_TIMEOUT)
     assert "adain-live weights" in w.view.placeholder  # says what to do
     assert "no model" in w.controls.device.text()
     assert not w.controls.vcam.isEnabled()
@@ -199,10 +217,12 @@ def test_missing_weights_is_a_message_in_the_window(qtbot, tmp_path, monkeypatch
     assert all(t.isFinished() for t in w.threads)
 
 
-def test_virtual_camera_is_disabled_with_a_reason(qtbot, make_window, video):
+def test_virtual_camera_is_disabled_with_what_to_install(qtbot, make_window, video):
     w = make_window(str(video))
-    qtbot.waitUntil(lambda: "virtual camera" in w.controls.vcam.toolTip(), timeout=FRAME_TIMEOUT)
+    qtbot.waitUntil(lambda: "unavailable" in w.controls.vcam.toolTip(), timeout=FRAME_TIMEOUT)
     assert not w.controls.vcam.isEnabled()  # pyvirtualcam is not installed here
+    tip = w.controls.vcam.toolTip()
+    assert "pip install pyvirtualcam" in tip and "v4l2loopback" in tip  # this machine is Linux
 
 
 def test_cpu_default_size_is_small_and_said(qtbot, make_window, video):
@@ -211,3 +231,5 @@ def test_cpu_default_size_is_small_and_said(qtbot, make_window, video):
     assert w.cpu_note.isVisibleTo(w) and "p for speed" in w.cpu_note.text()
     assert w.controls.size.currentData() == w.engine.size <= 512
     assert w.view.current_image().height() == 64  # a source smaller than the size is not upscaled
+    w.controls.sizeChosen.emit(40)
+    assert not w.cpu_note.isVisibleTo(w)  # it named the start-up size only

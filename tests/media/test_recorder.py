@@ -98,3 +98,17 @@ def test_killed_recording_still_plays(tmp_path: Path) -> None:
     assert size == (64, 48) and tb == Fraction(1, 1000)
     assert len(pts) >= 30  # everything up to the last keyframe (one per second) survived
     assert np.all(np.diff(pts) > 0)
+
+
+def test_constant_rate_recording_has_one_tick_per_frame(tmp_path: Path) -> None:
+    out = tmp_path / "cfr.mp4"
+    with Recorder(out, size=(64, 48), fps=Fraction(30000, 1001), constant_rate=True) as rec:
+        for i in range(12):
+            rec.write(Frame(pattern(64, 48, i), 5.0 + i * 1001 / 30000, i))
+    with av.open(str(out)) as c:
+        vs = c.streams.video[0]
+        pts = [f.pts for f in c.decode(vs)]
+        tb, rate = vs.time_base, vs.average_rate
+    steps = {b - a for a, b in zip(pts, pts[1:], strict=False)}
+    assert len(pts) == 12 and len(steps) == 1  # every frame equally long: a constant frame rate
+    assert rate == Fraction(30000, 1001) and float(steps.pop() * tb) == pytest.approx(1001 / 30000)
