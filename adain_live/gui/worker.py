@@ -18,12 +18,8 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from adain_live import weights
 from adain_live.core.device import cuda_build_hint, dtype_name, resolve_device
 from adain_live.engine import virtualcam
-<<<<<<< HEAD
 from adain_live.engine.live_io import CameraMode, SourceSpec, open_live_source
-=======
-from adain_live.engine.live_io import SourceSpec, open_live_source
 from adain_live.engine.live_sinks import RecordOptions
->>>>>>> e6fd830 (gui: recordings editors accept (constant rate at the source's size, audio in sync; options for processing size / variable rate), --record FILE, Videos/Pictures folders + Open folder; honest status (mix label, recording without frames, real size in the overlay, CPU note, size menu order, paused state, source box); compare wipe, fullscreen; gallery keys to 18, tooltips, broken files greyed, folders, remove/reorder persisted, presets; virtual camera install hint; no runner thread after closing while the model loads)
 from adain_live.engine.pipeline import (
     StylePipeline,
     enable_fast_backends,
