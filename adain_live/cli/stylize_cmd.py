@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("-o", "--output", type=Path,
                    help="output file (one input and one result) or folder (created if needed)")
     p.add_argument("--mask", type=Path, help="mask image: white areas get the first style, black the second")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing output files (an input, style or mask image is never replaced)")
     p.add_argument("--demo", action="store_true",
                    help=f"stylize the bundled sample image with a bundled style (writes {DEMO_OUTPUT})")
     add_style_args(p)
@@ -43,21 +46,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Run ``adain-live stylize``."""
+    overwrite = args.overwrite
     if args.demo:
         args.inputs = args.inputs or [DEMO_CONTENT]
         args.style = args.style or [DEMO_STYLE]
-        args.output = args.output or DEMO_OUTPUT
+        if args.output is None:  # the demo's own output file is replaced on every run
+            args.output, overwrite = DEMO_OUTPUT, True
     cfg = style_config(args)
     inputs = collect_inputs(args.inputs)
     if not args.style:
         raise UserError("no style given; add -s STYLE_IMAGE (repeat for several styles), or try --demo")
     if args.mask is not None and len(args.style) != 2:
         raise UserError("--mask needs exactly two styles: -s FOREGROUND -s BACKGROUND")
+    if args.mask is not None and cfg.mix is not None:
+        raise UserError("--mix and --mask do not go together: the mask decides where each style goes; drop one")
     blended = cfg.mix is not None or args.mask is not None or len(args.style) == 1
     style_names = ["mix" if cfg.mix else Path(args.style[0]).stem] if blended else [s.stem for s in args.style]
     jobs = plan_outputs(inputs, style_names, args.output)
-    if len(jobs) > 1 or jobs[0][2] != args.output:
-        _make_folder(args.output)
+    protected = [*inputs, *args.style, *([args.mask] if args.mask is not None else [])]
+    check_outputs([dst for _, _, dst in jobs], protected, overwrite)
     pipe = build_pipeline(args, cfg, output_size="processing")
     stats = load_styles(pipe, list(args.style), cfg.style_size)
     if args.mask is not None:
@@ -66,7 +73,13 @@ def run(args: argparse.Namespace) -> int:
         pipe.set_mask(mask, stats[1])
     # With a mask the pipeline's styles are fixed above; otherwise each job's style is installed as needed.
     styles = None if args.mask is not None else [stats] if blended else [[s] for s in stats]
+    folder = None if len(jobs) == 1 and jobs[0][2] == args.output else args.output
+    made = folder is not None and not folder.exists()
+    if folder is not None:
+        _make_folder(folder)
     failures = _run_jobs(pipe, jobs, styles, cfg.mix, quiet=args.quiet)
+    if made and failures == len(jobs) and folder is not None and not any(folder.iterdir()):
+        folder.rmdir()  # nothing was written: leave no empty folder behind
     if failures:
         raise UserError(f"{failures} of {len(jobs)} images failed (see the messages above)")
     if not args.quiet:
@@ -90,7 +103,7 @@ def _run_jobs(pipe: StylePipeline, jobs: list[tuple[Path, int, Path]], styles: l
             if len(jobs) == 1:
                 raise
             failures += 1
-            tqdm.write(f"adain-live: error: {exc}")
+            tqdm.write(f"adain-live: error: {exc}", file=sys.stderr)
     return failures
 
 
@@ -108,6 +121,32 @@ def _make_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create output folder {folder} ({exc.strerror}); choose another -o") from None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: list[Path], protected: list[Path], overwrite: bool) -> None:
+    """Refuse before any work: two results under one name, an output that is an input image, an existing file.
+
+    ``protected`` (content, style and mask images) are never replaced; other existing files only with
+    ``overwrite``.
+    """
+    if len(set(outputs)) != len(outputs):
+        raise UserError("two inputs have the same name, so their results would overwrite each other; "
+                        "stylize them in separate runs or rename one")
+    for dst in outputs:
+        for src in protected:
+            if _same(dst, src):
+                raise UserError(f"output {dst} is the input image {src}: choose another -o")
+        if dst.is_dir():
+            raise UserError(f"output {dst} is a folder: choose another -o")
+        if dst.exists() and not overwrite:
+            raise UserError(f"{dst} already exists: remove it, choose another -o or pass --overwrite")
 
 
 def collect_inputs(items: list[Path]) -> list[Path]:
@@ -133,6 +172,11 @@ def plan_outputs(inputs: list[Path], style_names: list[str], output: Path | None
     if output is None:
         raise UserError("give -o OUT: a file for one result, or a folder for several")
     n = len(inputs) * len(style_names)
+    if output.suffix and output.suffix.lower() not in IMAGE_SUFFIXES and not output.is_dir():
+        raise UserError(f"-o {output}: {output.suffix} is not an image format we write ({image_suffix_list()}); "
+                        "for a folder of results give a name without an extension")
+    if output.exists() and not output.is_dir() and (n > 1 or output.suffix.lower() not in IMAGE_SUFFIXES):
+        raise UserError(f"-o {output} is an existing file: give a folder for {n} result(s) or an image file name")
     single_file = n == 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir()
     if n > 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():
         raise UserError(f"{n} results would be written but -o {output} is a single file; give a folder")

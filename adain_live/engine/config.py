@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,27 @@ def check_size(size: int, name: str = "size") -> int:
     return value
 
 
+def check_mix(mix: Sequence[float] | None) -> tuple[float, ...] | None:
+    """Return ``mix`` as floats; ValueError unless every weight and their sum are finite and the sum is non-zero.
+
+    Weights are normalised to sum 1 (negative ones extrapolate); NaN, infinity or a sum that overflows
+    (``1e308,1e308``) would otherwise turn every pixel black without an error.
+    """
+    if mix is None:
+        return None
+    weights = tuple(float(w) for w in mix)
+    if not weights:
+        raise ValueError("--mix needs one weight per style, e.g. 0.3,0.7")
+    if not all(math.isfinite(w) for w in weights):
+        raise ValueError(f"mix weights {list(mix)} must be finite numbers, e.g. 0.3,0.7")
+    total = sum(weights)  # may overflow to inf (1e308,1e308): refused below
+    if not math.isfinite(total) or abs(total) < 1e-8:
+        raise ValueError(f"mix weights {list(mix)} must have a finite, non-zero sum, e.g. 0.3,0.7")
+    if not all(math.isfinite(w / total) and abs(w / total) <= 1e6 for w in weights):
+        raise ValueError(f"mix weights {list(mix)} are out of range: keep them within a million times their sum")
+    return weights
+
+
 @dataclass(frozen=True)
 class StyleConfig:
     """What the output looks like: α, style mix weights, colour preservation, processing size.
@@ -47,8 +69,7 @@ class StyleConfig:
         check_alpha(self.alpha)
         check_size(self.size, "size")
         check_size(self.style_size, "style_size")
-        if self.mix is not None and abs(sum(self.mix)) < 1e-8:
-            raise ValueError(f"mix weights {list(self.mix)} sum to 0; they must have a non-zero sum")
+        check_mix(self.mix)
 
     def check_styles(self, n_styles: int) -> None:
         """Raise ValueError unless ``mix`` has one weight per style."""
