@@ -16,6 +16,7 @@ from adain_live.core.device import PRECISIONS, resolve_device
 from adain_live.core.model import AdaINModel
 from adain_live.engine import bench
 from adain_live.engine.config import parse_sizes
+from adain_live.engine.fastpaths import resolve_compile
 from adain_live.engine.pipeline import enable_fast_backends, pick_dtype
 from adain_live.errors import UserError
 
@@ -45,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-reference", dest="reference", action="store_false", help="skip pipeline (a)")
     p.add_argument("--no-quality", dest="quality", action="store_false", help="skip the PSNR agreement check")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="torch.compile our pipeline per size (default: on with CUDA, off on the CPU)")
+                   help="torch.compile our pipeline per size, checked against eager on its first frame "
+                        "(default: on with CUDA, and on the CPU where a C++ compiler is installed)")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false", help="CUDA: no CUDA graphs")
     p.add_argument("--tile", type=int, default=None, help="always process in tiles of this many px (0 = never)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
@@ -55,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _config(args: argparse.Namespace, device: torch.device) -> bench.BenchConfig:
-    compile_ = device.type == "cuda" if args.compile is None else args.compile
+    compile_ = resolve_compile("auto" if args.compile is None else args.compile, device) is not None
     try:
         sizes = tuple(parse_sizes([s for s in args.sizes.split(",") if s.strip()]))
         return bench.BenchConfig(sizes=sizes, frames=args.frames, warmup=args.warmup, compile=compile_,

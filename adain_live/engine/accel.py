@@ -1,11 +1,12 @@
-"""The per-frame device function and the CUDA machinery that runs it fast.
+"""The per-frame device function and the machinery that runs it fast.
 
 * :func:`frame_forward` is the whole content path of one frame batch as a single function of tensors: uint8
   NHWC in → uint8 NHWC out (conversion, resize to the processing size, network, resize back, rounding). One
   function means ``torch.compile`` can fuse the conversions with the network's first and last layers, and one
   CUDA graph can replay all of it.
-* :class:`RunnerCache` compiles that function per frame shape (in a background thread, so live video keeps
-  running eagerly meanwhile), optionally captures it in a CUDA graph, and caches the result.
+* :func:`make_runner` compiles that function for one frame shape, optionally captures it in a CUDA graph;
+  :class:`~adain_live.engine.fastpaths.RunnerCache` builds those per shape in a background thread (so live
+  video keeps running eagerly meanwhile), checks each against eager on its first frame and caches it.
 * :class:`CudaIO` moves frames through pinned host buffers on two copy streams, double-buffered, so the copy
   of frame *i + 1* in and of frame *i - 1* out overlap the compute of frame *i*.
 """
@@ -16,9 +17,7 @@ import contextlib
 import copy
 import logging
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,11 +27,32 @@ from torch import Tensor
 
 from adain_live.core.device import compile_available
 from adain_live.core.fast import FastAdaIN
+from adain_live.engine.fastpaths import (
+    COMPILED,
+    COMPILED_GRAPH,
+    EAGER,
+    FAST_PATHS,
+    GRAPH,
+    MIN_AGREEMENT_DB,
+    FrameKey,
+    NamedRunner,
+    PathStatus,
+    Runner,
+    RunnerCache,
+    SelfChecked,
+    compile_probe,
+    compiler_available,
+    fast_path_name,
+    psnr_u8,
+    resolve_compile,
+)
+
+__all__ = ["COMPILED", "COMPILED_GRAPH", "EAGER", "FAST_PATHS", "GRAPH", "MIN_AGREEMENT_DB", "CudaIO", "FrameKey",
+           "FrameTiming", "NamedRunner", "PathStatus", "Runner", "RunnerCache", "SelfChecked", "Ticket",
+           "compile_probe", "compiler_available", "fast_path_name", "feature_channels", "float_to_u8",
+           "frame_forward", "free_memory", "make_runner", "psnr_u8", "resize", "resolve_compile", "u8_to_float"]
 
 log = logging.getLogger(__name__)
-
-Runner = Callable[[Tensor], Tensor]
-
 
 def u8_to_float(u8: Tensor, dtype: torch.dtype) -> Tensor:
     """(N, H, W, 3) uint8 → (N, 3, H, W) in [0, 1]: divide in fp32 (exact x/255 like ToTensor), then cast."""
@@ -51,16 +71,6 @@ def resize(images: Tensor, size: tuple[int, int]) -> Tensor:
     down = size[0] < images.shape[-2] or size[1] < images.shape[-1]
     out = F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False, antialias=down)
     return out.clamp(0, 1).to(images.dtype)
-
-
-@dataclass(frozen=True)
-class FrameKey:
-    """Everything a compiled/graphed frame function is specialised on."""
-
-    shape: tuple[int, int, int, int]  # (N, H, W, 3) of the uint8 input
-    proc: tuple[int, int]  # processing (h, w)
-    out: tuple[int, int]  # output (h, w)
-    preserve_color: bool
 
 
 def frame_forward(net: FastAdaIN, u8: Tensor, mean: Tensor, std: Tensor, alpha: Tensor, key: FrameKey,
@@ -106,7 +116,7 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
     if device.type != "cuda":
         with torch.inference_mode(), _recompile_headroom():
             step(static_in)
-        return step
+        return NamedRunner(step, fast_path_name(compile_mode, False))
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side), torch.inference_mode(), _recompile_headroom():
@@ -114,12 +124,12 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
             step(static_in)
     side.synchronize()
     if not cuda_graph:
-        return step
+        return NamedRunner(step, fast_path_name(compile_mode, False))
     try:
-        return _capture(step, static_in, side)
+        return NamedRunner(_capture(step, static_in, side), fast_path_name(compile_mode, True))
     except RuntimeError as exc:  # keep the compiled step: most of the gain, without the graph
         log.warning("CUDA graph capture for %s failed (%s); using the step without a graph", key.shape, exc)
-        return step
+        return NamedRunner(step, fast_path_name(compile_mode, False))
 
 
 def _capture(step: Runner, static_in: Tensor, side: torch.cuda.Stream) -> Runner:
@@ -149,76 +159,12 @@ def _recompile_headroom() -> contextlib.AbstractContextManager[object]:
     return dynamo_config.patch(name, 256)
 
 
-class RunnerCache:
-    """Runners per :class:`FrameKey`, built in the background (or now, with ``wait=True``), cached.
-
-    ``get`` returns ``None`` while a runner is being built; the caller then runs the eager function. A build
-    that fails is logged once and that key stays eager. At most ``max_ready`` runners are kept (each CUDA
-    graph holds its own memory pool); ``before_evict`` runs before the oldest is dropped (e.g. a device sync,
-    since a graph being replayed must not lose its memory).
-    """
-
-    def __init__(self, build: Callable[[FrameKey], Runner], max_ready: int = 4,
-                 before_evict: Callable[[], None] = lambda: None) -> None:
-        self._build = build
-        self.max_ready, self._before_evict = max_ready, before_evict
-        self._ready: dict[FrameKey, Runner | None] = {}
-        self._pending: dict[FrameKey, Future[Runner]] = {}
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def get(self, key: FrameKey, wait: bool = False) -> Runner | None:
-        """The ready runner for ``key``, starting its build if needed (blocking if ``wait``)."""
-        with self._lock:
-            if key in self._ready:
-                return self._ready[key]
-            fut = self._pending.get(key)
-            if fut is None:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="adain-compile")
-                fut = self._pool.submit(self._build, key)
-                self._pending[key] = fut
-        if not wait and not fut.done():
-            return None
-        return self._finish(key, fut)
-
-    def _finish(self, key: FrameKey, fut: Future[Runner]) -> Runner | None:
-        try:
-            runner: Runner | None = fut.result()
-        except Exception as exc:  # noqa: BLE001 - compilers fail in many ways; eager still works
-            log.warning("fast path for %s unavailable (%s: %s); running eagerly", key.shape,
-                        type(exc).__name__, exc)
-            runner = None
-        with self._lock:
-            self._ready[key] = runner
-            self._pending.pop(key, None)
-            evict = [k for k in self._ready if k != key][: max(0, len(self._ready) - self.max_ready)]
-        if evict:
-            self._before_evict()
-            with self._lock:
-                for k in evict:
-                    self._ready.pop(k, None)
-        return runner
-
-    def clear(self) -> None:
-        """Forget every runner (after a model or dtype change); pending builds finish and are dropped."""
-        with self._lock:
-            self._ready.clear()
-            self._pending.clear()
-
-    def close(self) -> None:
-        """Stop the build thread (waits for a build in progress)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
 @dataclass(frozen=True)
 class FrameTiming:
     """Timing of the last call: wall time, and on CUDA the event times of each stage (ms)."""
 
     total_ms: float
-    path: str  # "eager", "fast" (compiled and/or CUDA graph), "tiled" or "masked"
+    path: str  # "eager" (maybe with why), one of FAST_PATHS, "tiled" or "masked"
     h2d_ms: float | None = None
     compute_ms: float | None = None
     d2h_ms: float | None = None

@@ -70,6 +70,8 @@ class Timing:
     stream_fps: float | None = None
     peak_mib: float | None = None
     path: str = ""
+    check_db: float | None = None  # the fast runner's first-frame agreement with eager (PSNR)
+    dropped: str | None = None  # why the fast runner was dropped
     stages_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -176,6 +178,7 @@ def bench_ours(model: AdaINModel, device: torch.device, dtype: torch.dtype, size
         frames = content_frame(w, h, cfg.batch)
         first = _timed(lambda: pipe.process_batch(frames), 1)[0]  # cold: eager while the fast path builds
         build_s = pipe.warmup(h, w, cfg.batch, wait=True)
+        pipe.process_batch(frames)  # untimed: a fast runner's first frame is its self-check against eager
         _timed(lambda: pipe.process_batch(frames), cfg.warmup)
         stages: dict[str, list[float]] = {}
 
@@ -189,11 +192,13 @@ def bench_ours(model: AdaINModel, device: torch.device, dtype: torch.dtype, size
         t0 = time.perf_counter()
         n = sum(1 for _ in pipe.process_stream(frames for _ in range(cfg.frames)))
         stream_fps = n * cfg.batch / (time.perf_counter() - t0)
+        status = pipe.path_status(h, w, cfg.batch)
     finally:
         pipe.close()
     result = _summary(times, first, cfg.batch)
     result.build_s, result.stream_fps, result.peak_mib = build_s, stream_fps, _peak_mib(device)
     result.path = pipe.last_timing.path if pipe.last_timing else ""
+    result.check_db, result.dropped = status.agreement_db, status.dropped
     result.stages_ms = {k: float(np.median(v)) for k, v in stages.items()}
     return result
 
@@ -288,6 +293,12 @@ def markdown_table(report: dict[str, Any]) -> str:
         lines.append(f"| {row['size']} | {_f(r.get('fps'))} | {_f(o['fps'])} | {_f(o['stream_fps'])} "
                      f"| {_f(o['median_ms'])} | {_f(o['p99_ms'])} | {_f(o['first_ms'], '.0f')} "
                      f"| {_f(o['build_s'])} | {peak} | {_f(row.get('ratio'), '.2f')}x | {o['path']} |")
+    for row in report["results"]:
+        o = row["ours"]
+        if o.get("check_db") is not None:
+            lines.append(f"\n{row['size']}: {o['path']} agreed with eager at {_f(o['check_db'], '.1f')} dB PSNR")
+        if o.get("dropped"):
+            lines.append(f"\n{row['size']}: fast path dropped: {o['dropped']}")
     agree = report.get("agreement")
     if agree:
         vals = ", ".join(f"{a['style']} {a['psnr_db']} dB" for a in agree)

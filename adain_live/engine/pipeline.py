@@ -40,6 +40,7 @@ from adain_live.engine.accel import (
     resize,
     u8_to_float,
 )
+from adain_live.engine.fastpaths import PathStatus, fast_path_name, resolve_compile
 from adain_live.errors import DeviceMemoryError, UserError
 
 __all__ = ["FrameTiming", "StylePipeline", "enable_fast_backends", "pick_dtype", "processing_size",
@@ -148,8 +149,10 @@ class StylePipeline:
         Memory format of the network (default: on; faster on CUDA and on the CPU).
     compile
         ``True`` (or a ``torch.compile`` mode) compiles the per-frame function for each frame shape in a
-        background thread; frames run eagerly until it is ready (see :meth:`warmup`). Meant for CUDA; on a
-        CPU it needs a C++ compiler, takes ~40 s per shape on 2 cores and gained ~10 % in one measurement.
+        background thread; frames run eagerly until it is ready (see :meth:`warmup`). ``"auto"``: on CUDA, and
+        on the CPU where inductor has a C++ compiler (tens of seconds per shape on 2 cores). Every compiled or
+        graphed runner is checked against eager on its first frame and dropped if it disagrees (or, on the
+        CPU, is not faster); ``last_timing.path`` names the path each frame took.
     cuda_graphs
         CUDA only: replay each shape's frame function as a CUDA graph (default: on).
     tile
@@ -183,9 +186,12 @@ class StylePipeline:
         self._background: StyleStats | None = None
         self._params = _Params(device, feature_channels(self.net))
         self._synced: tuple[int, float] = (-1, -1.0)
-        self.compile_mode = "default" if compile is True else compile or None
+        self.compile_mode = resolve_compile(compile, device)
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
-        self._runners = RunnerCache(self._build_runner, before_evict=self._sync_device)
+        # Each fast runner is checked against eager on its first frame; on the CPU it must also be faster.
+        self._runners = RunnerCache(self._build_runner, before_evict=self._sync_device, eager=self._eager,
+                                    compare_speed=device.type == "cpu",
+                                    name=fast_path_name(self.compile_mode, self.cuda_graphs))
         self._io: CudaIO | None = None
         self.last_ms: float | None = None
         self.last_timing: FrameTiming | None = None
@@ -271,6 +277,12 @@ class StylePipeline:
             self._runners.get(key, wait=wait)
         return time.perf_counter() - start
 
+    def path_status(self, h: int, w: int, batch: int = 1) -> PathStatus:
+        """The path (h, w) frames take now, with the fast runner's self-check figures (bench, doctor)."""
+        if not (self.compile_mode or self.cuda_graphs):
+            return PathStatus("eager")
+        return self._runners.status(self._key((batch, h, w, 3)))
+
     def close(self) -> None:
         """Stop the build thread and release runners (CUDA graphs hold memory) and I/O buffers.
 
@@ -326,20 +338,23 @@ class StylePipeline:
         if self._mask is not None or tiled:
             path = "masked" if self._mask is not None else "tiled"
             return Ticket(start, path, result=self._slow_path(arr, key, tiled))
-        runner = self._runners.get(key) if (self.compile_mode or self.cuda_graphs) else None
-        path = "eager" if runner is None else "fast"
+        fast = bool(self.compile_mode or self.cuda_graphs)
+        runner = self._runners.get(key) if fast else None
         run = runner or self._eager(key)
         if self.device.type != "cuda":
             with torch.inference_mode():
                 self._sync_params()
-                return Ticket(start, path, result=run(torch.from_numpy(arr)).contiguous().numpy())
+                result = run(torch.from_numpy(arr)).contiguous().numpy()
+            # Read after the run: a fast runner that fails its first-frame self-check ran eagerly.
+            return Ticket(start, self._runners.path(key) if fast else "eager", result=result)
         out_shape = (key.shape[0], *key.out, 3)
         io = self._io
         if io is None or io.in_shape != arr.shape or io.out_shape != out_shape:
             if io is not None:
                 torch.cuda.synchronize(self.device)  # the old buffers may still be in use by queued copies
             io = self._io = CudaIO(self.device, arr.shape, out_shape)
-        return Ticket(start, path, slot=io.submit(arr, run, self._sync_params))
+        slot = io.submit(arr, run, self._sync_params)
+        return Ticket(start, self._runners.path(key) if fast else "eager", slot=slot)
 
     def _collect(self, ticket: Ticket) -> np.ndarray:
         timing: dict[str, float] = {}

@@ -12,6 +12,8 @@ import torch
 from adain_live.cli import bench_cmd
 from adain_live.core.model import AdaINModel
 from adain_live.engine import bench
+from adain_live.engine import pipeline as pipeline_module
+from adain_live.engine.fastpaths import FrameKey, NamedRunner, Runner
 from adain_live.errors import UserError
 
 TINY = bench.BenchConfig(sizes=((40, 32),), frames=2, warmup=0, quality_size=24, quality_styles=1, style_size=24)
@@ -65,7 +67,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def test_cli_writes_json_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     args = _parse(["bench", "--sizes", "32x24", "--device", "cpu", "--precision", "fp32", "--frames", "1",
-                   "--warmup", "0", "--no-reference", "--json", str(tmp_path / "r.json"),
+                   "--warmup", "0", "--no-reference", "--no-compile", "--json", str(tmp_path / "r.json"),
                    "--markdown", str(tmp_path / "r.md")])
     monkeypatch.setattr(bench, "style_images", lambda n, s=512: [("tiny", np.full((24, 24, 3), 90, np.uint8))])
     assert args.run(args) == 0
@@ -80,3 +82,21 @@ def test_cli_rejects_bad_sizes() -> None:
     args = _parse(["bench", "--sizes", "720p", "--device", "cpu"])
     with pytest.raises(UserError, match="WIDTHxHEIGHT"):
         args.run(args)
+
+
+def test_table_names_the_path_and_a_dropped_fast_path(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    def wrong(net: object, params: object, key: FrameKey, *args: object, **kwargs: object) -> Runner:
+        return NamedRunner(lambda u8: torch.zeros((key.shape[0], *key.out, 3), dtype=torch.uint8), "compiled")
+
+    monkeypatch.setattr(pipeline_module, "make_runner", wrong)  # a deliberately wrong "compiled" runner
+    monkeypatch.setattr(bench, "style_images", lambda n, s=512: [("tiny", np.full((24, 24, 3), 90, np.uint8))])
+    args = _parse(["bench", "--sizes", "32x24", "--device", "cpu", "--precision", "fp32", "--frames", "1",
+                   "--warmup", "0", "--no-reference", "--compile"])
+    assert args.run(args) == 0
+    out = capsys.readouterr().out
+    assert "| eager (compiled dropped) |" in out
+    assert "32x24: fast path dropped: it agrees with eager at" in out
+    plain = bench.run(AdaINModel.random(), torch.device("cpu"), torch.float32,
+                      bench.BenchConfig(sizes=((32, 24),), frames=1, warmup=0, reference=False, quality=False))
+    assert "| eager |" in bench.markdown_table(plain)

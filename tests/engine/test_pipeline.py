@@ -215,7 +215,9 @@ def test_compiled_cpu_path_matches_eager() -> None:
         p.set_style(_style(1))
     frames = _frames(1, 32, 40)
     compiled.warmup(32, 40, wait=True)
-    out = compiled.process_batch(frames)
-    assert compiled.last_timing is not None and compiled.last_timing.path == "fast"
+    out = compiled.process_batch(frames)  # checked against eager on this frame: kept unless it is slower
+    assert compiled.last_timing is not None
+    reason = compiled._runners.dropped(compiled._key(frames.shape))
+    assert compiled.last_timing.path == "compiled" or (reason is not None and "not faster" in reason), reason
     assert _close(out, eager.process_batch(frames)) >= 0.999
     compiled.close()
