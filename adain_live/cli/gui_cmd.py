@@ -11,7 +11,7 @@ from typing import Any
 
 from adain_live._process import prepare_environment
 from adain_live.cli.common import add_model_args
-from adain_live.engine.live_io import CameraMode
+from adain_live.engine.live.io import CameraMode
 from adain_live.errors import UserError
 from adain_live.gui.options import AppOptions  # no Qt in it: the parser stays importable without PyQt6
 

@@ -56,7 +56,7 @@ class LiveView(QWidget):
         return QSize(960, 540)
 
     def show_result(self, result: Any) -> None:
-        """Show a :class:`~adain_live.engine.runner.LiveResult` (keeps references, no pixel copy)."""
+        """Show a :class:`~adain_live.engine.live.types.LiveResult` (keeps references, no pixel copy)."""
         stylized, keep_s = wrap_qimage(result.image)
         original, keep_o = wrap_qimage(result.original)
         self._result, self._images, self._keep = result, (stylized, original), (keep_s, keep_o)

@@ -10,7 +10,7 @@ from PyQt6.QtCore import QSettings, Qt, QThread, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import QLabel, QMainWindow, QPushButton, QStatusBar
 
-from adain_live.engine.live_io import list_cameras
+from adain_live.engine.live.io import list_cameras
 from adain_live.gui.controls import ControlBar, recording_label
 from adain_live.gui.gallery_dock import GalleryDock, style_name
 from adain_live.gui.options import AppOptions

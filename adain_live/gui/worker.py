@@ -17,9 +17,10 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from adain_live import weights
 from adain_live.core.device import cuda_build_hint, dtype_name, resolve_device
-from adain_live.engine import virtualcam
-from adain_live.engine.live_io import CameraMode, SourceSpec, open_live_source
-from adain_live.engine.live_sinks import RecordOptions
+from adain_live.engine.live import virtualcam
+from adain_live.engine.live.io import CameraMode, SourceSpec, open_live_source
+from adain_live.engine.live.recording import RecordOptions
+from adain_live.engine.live.runner import LiveResult, LiveRunner
 from adain_live.engine.pipeline import (
     StylePipeline,
     enable_fast_backends,
@@ -27,7 +28,6 @@ from adain_live.engine.pipeline import (
     recommended_size,
     recommended_threads,
 )
-from adain_live.engine.runner import LiveResult, LiveRunner
 from adain_live.errors import UserError
 from adain_live.gallery import StyleGallery, model_identity
 from adain_live.gui.options import AppOptions, size_label

@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from adain_live.engine.live_sinks import ConstantRate, RecordingJob, RecordOptions, default_recorder_factory
-from adain_live.engine.runner import LiveResult
+from adain_live.engine.live.recording import ConstantRate, RecordingJob, RecordOptions, default_recorder_factory
+from adain_live.engine.live.types import LiveResult
 
 
 def result(t: float, size=(48, 64), source=(90, 160), value=0) -> LiveResult:

@@ -10,9 +10,10 @@ import torch
 
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
-from adain_live.engine.live_meter import RateMeter
+from adain_live.engine.live.governor import lower_size
+from adain_live.engine.live.meter import RateMeter
+from adain_live.engine.live.runner import LiveRunner
 from adain_live.engine.pipeline import StylePipeline
-from adain_live.engine.runner import LiveRunner, lower_size
 from adain_live.errors import DeviceMemoryError, MediaError
 from adain_live.media.frames import Frame
 
@@ -206,7 +207,7 @@ def test_recording_fixed_size_and_stop(runner, tmp_path):
         assert size == (64, 48) and audio_from == Path("in.mp4") and audio_start == 0.0  # unknown duration
         return Writer()
 
-    runner._recorder_factory = factory
+    runner.sinks.recorder_factory = factory
     runner.set_style(stats(0.0), fade=False)
     runner.start(FakeSource(), audio_from=Path("in.mp4"))
     runner.start_recording(tmp_path / "out.mp4")

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from adain_live.core import AdaINModel
+from adain_live.engine.live.runner import LiveRunner
 from adain_live.engine.pipeline import StylePipeline
-from adain_live.engine.runner import LiveRunner
 from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings
 from adain_live.engine.temporal_stats import StatsSmoother
 from adain_live.engine.video_job import restyle_video
@@ -154,12 +154,12 @@ def test_live_runner_stabilizes(pipe: StylePipeline, pan: list[np.ndarray]) -> N
         end = time.monotonic() + 20
         while len(results) < 3 and time.monotonic() < end:
             time.sleep(0.02)
-        assert runner._stabilizer is not None and runner._stabilizer.blender is not None
+        assert runner.inference.stabilizer is not None and runner.inference.stabilizer.blender is not None
         runner.set_stabilize("off")
         end = time.monotonic() + 5
-        while runner._stabilizer is not None and time.monotonic() < end:
+        while runner.inference.stabilizer is not None and time.monotonic() < end:
             time.sleep(0.02)
     assert len(results) >= 3 and results[-1].dtype == np.uint8
-    assert runner._stabilizer is None
+    assert runner.inference.stabilizer is None
     with pytest.raises(ValueError):
         runner.set_stabilize("wobble")

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adain_live.engine import virtualcam
+from adain_live.engine.live import virtualcam
 from adain_live.engine.live.types import LiveResult
-from adain_live.engine.virtualcam import VirtualCamSink, letterbox
+from adain_live.engine.live.virtualcam import VirtualCamSink, letterbox
 
 
 def test_letterbox_keeps_the_aspect() -> None:

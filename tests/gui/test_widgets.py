@@ -10,7 +10,7 @@ import pytest
 from PyQt6.QtCore import QPoint, QSettings, Qt
 from PyQt6.QtGui import QColor, QImage
 
-from adain_live.engine.virtualcam import driver_hint
+from adain_live.engine.live.virtualcam import driver_hint
 from adain_live.gui.controls import ControlBar, recording_label
 from adain_live.gui.gallery_dock import GalleryDock, key_name
 from adain_live.gui.presets import Look, PresetStore

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from adain_live.engine.live_io import CameraMode, SourceSpec, open_live_source
+from adain_live.engine.live.io import CameraMode, SourceSpec, open_live_source
 from adain_live.errors import MediaError
 from adain_live.media import camera, camera_list
 from adain_live.media.camera import CameraSource, capture_api

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from adain_live.errors import UserError
+
 
 class FrameSource(Protocol):
     """What the live loop needs from a media source: ``read()`` → frame or None at the end, ``close()``."""
@@ -46,4 +48,21 @@ class FrameSink(Protocol):
     """Anything that receives every new result, called from the inference thread: it must return quickly."""
 
     def __call__(self, result: LiveResult) -> None:
-        """Take ``result`` (queue it, copy it, drop it; never block)."""
+            """Take ``result`` (queue it, copy it, drop it; never block)."""
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A frame as the capture loop hands it to inference."""
+
+    image: np.ndarray
+    index: int
+    timestamp: float
+    #: ``time.perf_counter()`` when it was read.
+    captured_at: float
+
+
+def one_line(exc: BaseException, what: str) -> str:
+    """The first line of ``exc``'s message; prefixed with ``what`` unless it is a UserError (already actionable)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if isinstance(exc, UserError) else f"{what}: {text}"
