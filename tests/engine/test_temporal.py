@@ -73,17 +73,17 @@ def test_stats_smoother_averages_and_resets_on_cuts() -> None:
     base_m, base_s = torch.rand(1, 8, 1, 1) + 1, torch.rand(1, 8, 1, 1) + 1
     noisy_m = base_m + 0.05 * torch.randn(12, 8, 1, 1)
     m, s = smoother("relu4_1", noisy_m, base_s.expand(12, -1, -1, -1))
-    assert m.shape == (12, 8, 1, 1) and torch.equal(m[0], noisy_m[0])  # the first frame is its own
+    assert m.shape == (12, 8, 1, 1) and torch.allclose(m[0], noisy_m[0])  # the first frame is its own
     assert (m[6:] - base_m).std() < 0.6 * (noisy_m[6:] - base_m).std()
     assert torch.allclose(s, base_s.expand(12, -1, -1, -1))
     jump_m = base_m * 3
     m2, _ = smoother("relu4_1", jump_m, base_s)
     assert torch.allclose(m2, jump_m) and smoother.cuts == 1
     other, _ = smoother("level2", base_m[:, :4], base_s[:, :4])  # sites are independent
-    assert torch.equal(other, base_m[:, :4])
+    assert torch.allclose(other, base_m[:, :4])
     smoother.reset()
     m3, _ = smoother("relu4_1", base_m, base_s)
-    assert torch.equal(m3, base_m) and smoother.cuts == 1
+    assert torch.allclose(m3, base_m) and smoother.cuts == 1
     with pytest.raises(ValueError):
         StatsSmoother(momentum=1.0)
 
@@ -163,3 +163,14 @@ def test_live_runner_stabilizes(pipe: StylePipeline, pan: list[np.ndarray]) -> N
     assert runner.inference.stabilizer is None
     with pytest.raises(ValueError):
         runner.set_stabilize("wobble")
+
+
+def test_stats_smoother_keeps_exposure_changes() -> None:
+    """A global gain (exposure) scales the statistics; the smoothed ones follow it at once."""
+    smoother = StatsSmoother(momentum=0.9)
+    m, s = torch.rand(1, 8, 1, 1) + 1, torch.rand(1, 8, 1, 1) + 1
+    gains = torch.tensor([1.0, 1.03, 0.97, 1.02]).view(4, 1, 1, 1)
+    out_m, out_s = smoother("relu4_1", m * gains, s * gains)
+    assert torch.allclose(out_m, m * gains, rtol=1e-5) and torch.allclose(out_s, s * gains, rtol=1e-5)
+    plain = StatsSmoother(momentum=0.9, keep_gain=False)
+    assert not torch.allclose(plain("relu4_1", m * gains, s * gains)[0], m * gains, rtol=1e-3)

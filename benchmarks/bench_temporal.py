@@ -1,0 +1,226 @@
+"""Flicker, sharpness and cost of the stabilisation modes (``--stabilize off|stats|flow``).
+
+Clips: pans and a zoom over ``../shared/data/eval`` photos, with webcam-like noise (σ = 5/255, ±3 % exposure)
+or clean, and the real clips of ``../shared/data/video``. Each clip is stylized per frame (``off``), with
+smoothed content statistics (``stats``) and with ``stats`` + flow blending (``flow``); the table gives the
+warping error (``adain-live flicker``'s metric, flow of the input frames), its ratio to ``off``, and the mean
+gradient magnitude (sharpness) relative to ``off``. A blend/momentum sweep picks the defaults, and the extra
+time per frame of each mode is measured at 640x360 on the CPU. Usage::
+
+    python benchmarks/bench_temporal.py --markdown out.md --crop docs/temporal_crop.jpg
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from adain_live import weights
+from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.temporal import FlowBlender, StabilizeSettings, Stabilizer
+from adain_live.media.flow import sharpness, warp, warping_error
+from adain_live.media.images import read_image
+from adain_live.media.motion import motion_clip
+from adain_live.media.video_reader import VideoReader
+
+_REPO = Path(__file__).resolve().parents[1]
+#: ``../shared/data`` next to the checkout (or next to the folder of worktrees).
+DATA = next((d for d in (_REPO.parent / "shared" / "data", _REPO.parents[1] / "shared" / "data") if d.is_dir()),
+            _REPO.parent / "shared" / "data")
+PHOTOS = ("mate_aqua.jpg", "endlesssky_desert1.jpg")
+STYLE = "plasma_autumn.jpg"
+
+
+def make_clips(frames: int, size: tuple[int, int]) -> dict[str, list[np.ndarray]]:
+    """The synthetic and real clips, RGB uint8 at ``size`` (real clips resized to cover it)."""
+    clips: dict[str, list[np.ndarray]] = {}
+    for k, name in enumerate(PHOTOS):
+        photo, _ = read_image(DATA / "eval" / "content" / name)
+        tag = Path(name).stem.split("_")[0]
+        clips[f"noisy pan ({tag})"] = motion_clip(photo, frames, size, pan=(2.0, 0.7), noise=5, exposure=0.03,
+                                                  seed=k)
+        clips[f"clean pan ({tag})"] = motion_clip(photo, frames, size, pan=(2.0, 0.7))
+    photo, _ = read_image(DATA / "eval" / "content" / PHOTOS[0])
+    clips["noisy zoom"] = motion_clip(photo, frames, size, pan=(0.0, 0.0), zoom=0.01, noise=5, exposure=0.03)
+    for video in ("carphone.mp4", "bigbuckbunny.mp4"):
+        path = DATA / "video" / video
+        if path.is_file():
+            clips[f"real: {video}"] = _read_video(path, frames, size)
+    return clips
+
+
+def _read_video(path: Path, frames: int, size: tuple[int, int]) -> list[np.ndarray]:
+    out = []
+    with VideoReader(path) as reader:
+        for f in reader.frames():
+            h, w = f.image.shape[:2]
+            scale = max(size[0] / w, size[1] / h)
+            img = cv2.resize(f.image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            y, x = (img.shape[0] - size[1]) // 2, (img.shape[1] - size[0]) // 2
+            out.append(np.ascontiguousarray(img[y:y + size[1], x:x + size[0]]))
+            if len(out) == frames:
+                break
+    return out
+
+
+def run_mode(pipe: StylePipeline, clip: list[np.ndarray], settings: StabilizeSettings) -> list[np.ndarray]:
+    """Stylize a clip frame by frame (as the live runner does) with one stabilisation setting."""
+    stab = Stabilizer(pipe, settings)
+    try:
+        return [stab(f) for f in clip]
+    finally:
+        stab.close()
+
+
+def _row(name: str, mode: str, clip: list[np.ndarray], out: list[np.ndarray], base: tuple[float, float]) -> str:
+    err = warping_error(clip, out).error
+    sharp = float(np.mean([sharpness(o) for o in out]))
+    return (f"| {name} | {mode} | {err:.6f} | {err / base[0]:.2f}x | {sharp / base[1]:.3f} |")
+
+
+def quality(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: StabilizeSettings,
+            results: dict[str, dict[str, list[np.ndarray]]]) -> list[str]:
+    """Table rows: warping error and sharpness of off / stats / flow on every clip."""
+    rows = ["| clip | mode | warping error | vs off | sharpness vs off |", "|---|---|---:|---:|---:|"]
+    for name, clip in clips.items():
+        off = run_mode(pipe, clip, replace(defaults, mode="off"))
+        stats = run_mode(pipe, clip, replace(defaults, mode="stats"))
+        blender = FlowBlender(replace(defaults, mode="flow"))
+        flow = [blender(o, s) for o, s in zip(clip, stats, strict=True)]  # == Stabilizer(flow), one pass less
+        results[name] = {"off": off, "stats": stats, "flow": flow}
+        base = (warping_error(clip, off).error, float(np.mean([sharpness(o) for o in off])))
+        rows += [_row(name, m, clip, o, base) for m, o in (("off", off), ("stats", stats), ("flow", flow))]
+        print(rows[-3], rows[-2], rows[-1], sep="\n", flush=True)
+    return rows
+
+
+def sweep(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: StabilizeSettings,
+          results: dict[str, dict[str, list[np.ndarray]]]) -> list[str]:
+    """Rows for picking the defaults: flow blend on a noisy and a clean pan, stats momentum on the noisy pan."""
+    noisy, clean = (next(n for n in clips if n.startswith(k)) for k in ("noisy pan", "clean pan"))
+    rows = ["| setting | noisy pan: error vs off | clean pan: error vs off | clean pan: sharpness vs off |",
+            "|---|---:|---:|---:|"]
+    base = {n: (warping_error(clips[n], results[n]["off"]).error,
+                float(np.mean([sharpness(o) for o in results[n]["off"]]))) for n in (noisy, clean)}
+    for blend in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        cells = []
+        for n in (noisy, clean):
+            b = FlowBlender(replace(defaults, mode="flow", blend=blend))
+            out = [b(o, s) for o, s in zip(clips[n], results[n]["stats"], strict=True)]
+            cells.append((warping_error(clips[n], out).error / base[n][0],
+                          float(np.mean([sharpness(o) for o in out])) / base[n][1]))
+        rows.append(f"| flow blend {blend} | {cells[0][0]:.2f}x | {cells[1][0]:.2f}x | {cells[1][1]:.3f} |")
+        print(rows[-1], flush=True)
+    for momentum in (0.5, 0.8, 0.9):
+        out = run_mode(pipe, clips[noisy], replace(defaults, mode="stats", momentum=momentum))
+        rows.append(f"| stats momentum {momentum} | {warping_error(clips[noisy], out).error / base[noisy][0]:.2f}x "
+                    "| | |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def timing(pipe: StylePipeline, defaults: StabilizeSettings, frames: int) -> list[str]:
+    """Rows: ms per frame at 640x360 on this device for each mode (frame by frame, after a warm-up)."""
+    photo, _ = read_image(DATA / "eval" / "content" / PHOTOS[0])
+    clip = motion_clip(photo, frames + 1, (640, 360), pan=(2.0, 0.7), noise=5, exposure=0.03)
+    rows = ["| mode | ms per frame (640x360) | extra vs off |", "|---|---:|---:|"]
+    base = 0.0
+    for mode in ("off", "stats", "flow"):
+        stab = Stabilizer(pipe, replace(defaults, mode=mode))
+        stab(clip[0])  # warm-up (first frame: nothing to blend)
+        t0 = time.perf_counter()
+        for f in clip[1:]:
+            stab(f)
+        ms = (time.perf_counter() - t0) * 1000 / frames
+        stab.close()
+        base = base or ms
+        rows.append(f"| {mode} | {ms:.1f} | {100 * (ms - base) / base:+.1f} % |")
+        print(rows[-1], flush=True)
+    blender = FlowBlender(replace(defaults, mode="flow"))
+    outs = [pipe(f) for f in clip[:3]]
+    blender(clip[0], outs[0])
+    t0 = time.perf_counter()
+    for _ in range(10):
+        blender.reset()
+        blender(clip[1], outs[1])
+        blender(clip[2], outs[2])
+    rows.append(f"| (flow blending alone, 640x360) | {(time.perf_counter() - t0) * 1000 / 10:.1f} | |")
+    print(rows[-1], flush=True)
+    return rows
+
+
+def crop_figure(clip: list[np.ndarray], results: dict[str, list[np.ndarray]], path: Path, t: int) -> None:
+    """Rows off / stats / flow: a crop of frames t and t+1, and their difference after motion compensation."""
+    from adain_live.media.flow import FlowEstimator
+
+    h, w = clip[0].shape[:2]
+    ch, cw = h // 2, w // 3
+    y, x = h // 4, w // 3
+    fwd = FlowEstimator("medium")(clip[t], clip[t + 1])
+    tiles = []
+    for mode in ("off", "stats", "flow"):
+        a, b = results[mode][t], results[mode][t + 1]
+        diff = np.abs(a.astype(np.float32) - warp(b, fwd).astype(np.float32)).mean(axis=-1) * 4
+        diff_rgb = np.repeat(np.clip(diff, 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
+        row = [im[y:y + ch, x:x + cw] for im in (clip[t], a, b, diff_rgb)]
+        tiles.append(np.concatenate([np.pad(r, ((2, 2), (2, 2), (0, 0)), constant_values=255) for r in row],
+                                    axis=1))
+        label = f"{mode}"
+        cv2.putText(tiles[-1], label, (8, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
+    grid = np.concatenate(tiles, axis=0)
+    grid = cv2.resize(grid, (grid.shape[1] * 2, grid.shape[0] * 2), interpolation=cv2.INTER_NEAREST)
+    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print and optionally write the markdown tables."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="registry name (default: the default model)")
+    p.add_argument("--frames", type=int, default=12, help="frames per clip (default 12)")
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--height", type=int, default=180)
+    p.add_argument("--timing-frames", type=int, default=4, help="timed frames at 640x360 (0 = skip)")
+    p.add_argument("--no-sweep", dest="sweep", action="store_false")
+    p.add_argument("--markdown", type=Path)
+    p.add_argument("--crop", type=Path, help="write the side-by-side crop figure here (JPEG)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    device = torch.device(args.device)
+    model = weights.load_model(args.model)
+    pipe = StylePipeline(model, device, torch.float32, size=0)
+    style, _ = read_image(DATA / "eval" / "style" / STYLE)
+    pipe.set_style(pipe.style_stats(style, 256))
+    defaults = StabilizeSettings()
+    clips = make_clips(args.frames, (args.width, args.height))
+    results: dict[str, dict[str, list[np.ndarray]]] = {}
+    lines = [f"`python {' '.join(sys.argv)}` — model {args.model or 'default'}, style {STYLE}, "
+             f"{args.frames} frames at {args.width}x{args.height}, {device} fp32, {args.threads} thread(s), "
+             f"{platform.processor() or platform.machine()}; defaults {defaults}", ""]
+    lines += quality(pipe, clips, defaults, results)
+    if args.crop is not None:
+        name = next(n for n in clips if n.startswith("noisy pan"))
+        crop_figure(clips[name], results[name], args.crop, t=args.frames // 2)
+    if args.sweep:
+        lines += ["", *sweep(pipe, clips, defaults, results)]
+    if args.timing_frames:
+        lines += ["", *timing(pipe, defaults, args.timing_frames)]
+    text = "\n".join(lines) + "\n"
+    if args.markdown is not None:
+        args.markdown.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
