@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from adain_live.core.color import preserve_content_color
 from adain_live.core.model import MIN_SIDE, AdaINModel
-from adain_live.core.stats import EPS, mean_std
+from adain_live.core.stats import EPS, ContentStatsHook, hooked, mean_std
 
 #: Encoder downsampling factor (three ceil-mode max-pools).
 STRIDE = 8
@@ -98,6 +98,8 @@ class FastAdaIN(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
         self.requires_grad_(False)
+        #: Optional content-statistics hook (temporal smoothing), see :data:`~adain_live.core.stats.ContentStatsHook`.
+        self.content_hook: ContentStatsHook | None = None
 
     @classmethod
     def from_model(cls, model: AdaINModel) -> FastAdaIN:
@@ -126,7 +128,7 @@ class FastAdaIN(nn.Module):
         h, w = x.shape[-2:]
         xin = _enlarge(x)
         feat = self.encode(xin)
-        target = _adain_blend(feat, mean, std, alpha)
+        target = _adain_blend(feat, mean, std, alpha, self.content_hook)
         out = self.decode(target)[..., : xin.shape[-2], : xin.shape[-1]]
         if out.shape[-2:] != x.shape[-2:]:
             out = F.interpolate(out.float(), size=(h, w), mode="area").to(out.dtype)
@@ -135,10 +137,11 @@ class FastAdaIN(nn.Module):
         return out.clamp(0.0, 1.0)
 
 
-def _adain_blend(feat: Tensor, mean: Tensor, std: Tensor, alpha: Tensor) -> Tensor:
+def _adain_blend(feat: Tensor, mean: Tensor, std: Tensor, alpha: Tensor,
+                 hook: ContentStatsHook | None = None) -> Tensor:
     """AdaIN to (mean, std) in fp32, blended with the content features by α: ``α t + (1 - α) f``."""
     f = feat.float()
-    c_mean, c_std = mean_std(f, EPS)
+    c_mean, c_std = hooked(hook, "relu4_1", *mean_std(f, EPS))
     target = (f - c_mean) / c_std * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1)
     a = alpha.float()
     return a * target + (1.0 - a) * f  # not lerp: α = 1 must give the target exactly, as the reference does
@@ -210,7 +213,7 @@ def stylize_tiled(net: FastAdaIN, x: Tensor, mean: Tensor, std: Tensor, alpha: T
     if min(h, w) < MIN_SIDE + 2 * ENCODER_HALO:
         return net(x, mean, std, alpha, preserve_color)
     feat = encode_tiled(net, x, tile)
-    target = _adain_blend(feat, mean, std, alpha)
+    target = _adain_blend(feat, mean, std, alpha, net.content_hook)
     out = decode_tiled(net, target, tile, net.dtype)[..., :h, :w]
     if preserve_color:
         out = preserve_content_color(out, x.to(out.dtype))

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adain_live.core.color import preserve_content_color
-from adain_live.core.stats import StyleStats, adain, masked_mean_std, mean_std
+from adain_live.core.stats import ContentStatsHook, StyleStats, hooked, masked_mean_std, mean_std
 from adain_live.core.vgg import ENCODER_SLICES, build_decoder, build_encoder
 
 #: Images with a side shorter than this are enlarged for the network and shrunk back afterwards: reflection
@@ -28,6 +28,8 @@ class AdaINModel(nn.Module):
         self.decoder = decoder if decoder is not None else build_decoder()
         for p in self.encoder.parameters():
             p.requires_grad_(False)
+        #: Optional content-statistics hook (temporal smoothing), see :data:`~adain_live.core.stats.ContentStatsHook`.
+        self.content_hook: ContentStatsHook | None = None
 
     @classmethod
     def random(cls, seed: int = 0) -> AdaINModel:
@@ -135,15 +137,16 @@ class AdaINModel(nn.Module):
     ) -> Tensor:
         s_mean, s_std = style.to(feat.device).as_4d()
         if mask is None:
-            return adain(feat, s_mean, s_std)
+            c_mean, c_std = hooked(self.content_hook, "relu4_1", *mean_std(feat))
+            return (feat.float() - c_mean) / c_std * s_std + s_mean
         if background is None:
             raise ValueError("a mask needs a background style as well as a foreground style")
         m = F.interpolate(mask.float().to(feat.device), size=feat.shape[-2:], mode="bilinear",
                           align_corners=False, antialias=True).clamp(0, 1)
         hard = (m >= 0.5).float()
         b_mean, b_std = background.to(feat.device).as_4d()
-        fg_mean, fg_std = masked_mean_std(feat, hard)
-        bg_mean, bg_std = masked_mean_std(feat, 1.0 - hard)
+        fg_mean, fg_std = hooked(self.content_hook, "relu4_1/fg", *masked_mean_std(feat, hard))
+        bg_mean, bg_std = hooked(self.content_hook, "relu4_1/bg", *masked_mean_std(feat, 1.0 - hard))
         f = feat.float()
         fg = (f - fg_mean) / fg_std * s_std + s_mean
         bg = (f - bg_mean) / bg_std * b_std + b_mean

@@ -7,7 +7,7 @@ because variances of large relu4_1 maps lose precision (and can overflow) in hal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -119,3 +119,15 @@ def adain(content: Tensor, style_mean: Tensor, style_std: Tensor, eps: float = E
     """
     c_mean, c_std = mean_std(content, eps)
     return (content.float() - c_mean) / c_std * style_std + style_mean
+
+
+#: A content-statistics hook: called as ``hook(site, mean, std)`` with the content features' per-channel
+#: statistics (N, C, 1, 1, fp32; the N frames of a batch in time order) right before AdaIN normalises them at
+#: ``site`` (e.g. ``"relu4_1"``; masked regions add ``"/fg"`` / ``"/bg"``); returns the (mean, std) to use.
+#: The engine uses it to smooth the statistics over time (``adain_live.engine.temporal_stats``).
+ContentStatsHook = Callable[[str, Tensor, Tensor], tuple[Tensor, Tensor]]
+
+
+def hooked(hook: ContentStatsHook | None, site: str, mean: Tensor, std: Tensor) -> tuple[Tensor, Tensor]:
+    """``(mean, std)`` passed through ``hook`` when there is one."""
+    return (mean, std) if hook is None else hook(site, mean, std)

@@ -23,7 +23,7 @@ from torch import Tensor
 from adain_live.core.device import dtype_name, resolve_dtype
 from adain_live.core.fast import ENCODER_HALO, FastAdaIN, stylize_tiled
 from adain_live.core.model import AdaINModel
-from adain_live.core.stats import StyleStats, mix_stats
+from adain_live.core.stats import ContentStatsHook, StyleStats, mix_stats
 from adain_live.engine.accel import (
     CudaIO,
     FrameKey,
@@ -241,6 +241,14 @@ class StylePipeline:
         self._mask = torch.from_numpy(np.ascontiguousarray(m))[None, None].to(self.device)
         self._background = background.to(self.device)
 
+    def set_content_stats(self, hook: ContentStatsHook | None) -> None:
+        """Pass the content statistics through ``hook`` before AdaIN (temporal smoothing); None removes it.
+
+        The hook keeps state between frames, so while it is set frames run eagerly, in order, on this thread
+        (no compiled function or CUDA graph built in the background calls it out of turn).
+        """
+        self.model.content_hook = self.net.content_hook = hook
+
     # --- per-frame work --------------------------------------------------------------------------------
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """Stylize one RGB uint8 HWC frame."""
@@ -338,7 +346,7 @@ class StylePipeline:
         if self._mask is not None or tiled:
             path = "masked" if self._mask is not None else "tiled"
             return Ticket(start, path, result=self._slow_path(arr, key, tiled))
-        fast = bool(self.compile_mode or self.cuda_graphs)
+        fast = bool(self.compile_mode or self.cuda_graphs) and self.net.content_hook is None
         runner = self._runners.get(key) if fast else None
         run = runner or self._eager(key)
         if self.device.type != "cuda":

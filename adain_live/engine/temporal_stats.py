@@ -64,8 +64,9 @@ class StatsSmoother:
 
     def reset(self) -> None:
         """Forget the averages (the next frame uses its own statistics)."""
-        for site in self._sites.values():
-            site.valid.zero_()
+        with torch.inference_mode():  # the state was made inside the pipeline's inference mode
+            for site in self._sites.values():
+                site.valid.zero_()
 
     @property
     def cuts(self) -> int:

@@ -105,7 +105,9 @@ def test_stabilizer_keeps_the_pipeline_interface(pipe: StylePipeline, pan: list[
     assert [b.shape[0] for b in streamed] == [2, 2]
     assert stab.device == pipe.device  # other attributes are the pipeline's
     stab.reset()
-    assert np.array_equal(stab.process_batch(frames[:1])[0], pipe.process_batch(frames[:1])[0])
+    first = stab.process_batch(frames[:1])[0].astype(np.int16)
+    stab.close()
+    assert np.abs(first - pipe.process_batch(frames[:1])[0]).max() <= 1  # after a reset: the frame's own look
 
 
 def _read(path: Path) -> tuple[list[int], list[tuple[int | None, bytes]]]:
@@ -119,7 +121,9 @@ def _read(path: Path) -> tuple[list[int], list[tuple[int | None, bytes]]]:
 def test_video_timing_and_audio_stay_exact(pipe: StylePipeline, tmp_path: Path) -> None:
     clip = make_test_video(tmp_path / "in.mp4", size=(64, 48), frames=7)
     plain = restyle_video(clip, tmp_path / "off.mp4", pipe, batch_size=3)
-    stable = restyle_video(clip, tmp_path / "flow.mp4", Stabilizer(pipe, FLOW), batch_size=3)  # type: ignore[arg-type]
+    stab = Stabilizer(pipe, FLOW)
+    stable = restyle_video(clip, tmp_path / "flow.mp4", stab, batch_size=3)  # type: ignore[arg-type]
+    stab.close()
     assert plain.frames == stable.frames == 7
     off_pts, off_audio = _read(tmp_path / "off.mp4")
     flow_pts, flow_audio = _read(tmp_path / "flow.mp4")
@@ -174,3 +178,32 @@ def test_stats_smoother_keeps_exposure_changes() -> None:
     assert torch.allclose(out_m, m * gains, rtol=1e-5) and torch.allclose(out_s, s * gains, rtol=1e-5)
     plain = StatsSmoother(momentum=0.9, keep_gain=False)
     assert not torch.allclose(plain("relu4_1", m * gains, s * gains)[0], m * gains, rtol=1e-3)
+
+
+def test_stats_mode_hooks_the_content_statistics(pipe: StylePipeline, pan: list[np.ndarray]) -> None:
+    frames = np.stack(_noisy(pan[:4], 20))
+    off = pipe.process_batch(frames)
+    stab = Stabilizer(pipe, StabilizeSettings(mode="stats", momentum=0.9))
+    assert isinstance(stab.stats, StatsSmoother) and pipe.net.content_hook is stab.stats
+    smoothed = stab.process_batch(frames)
+    assert np.array_equal(smoothed[0], off[0])  # the first frame uses its own statistics
+    assert not np.array_equal(smoothed[3], off[3])
+    assert set(stab.stats._sites) == {"relu4_1"}
+    stab.close()
+    assert pipe.net.content_hook is None and pipe.model.content_hook is None
+    assert np.array_equal(pipe.process_batch(frames), off)
+
+
+def test_stats_mode_with_a_mask(pipe: StylePipeline, pan: list[np.ndarray]) -> None:
+    mask = np.zeros(pan[0].shape[:2], np.uint8)
+    mask[:, : mask.shape[1] // 2] = 255
+    assert pipe.style is not None
+    pipe.set_mask(mask, background=pipe.style_stats(pattern(32, 32, 2), style_size=32))
+    try:
+        stab = Stabilizer(pipe, StabilizeSettings(mode="flow", flow_size=72))
+        out = stab.process_batch(np.stack(pan[:3]))
+        assert out.shape == (3, *pan[0].shape)
+        assert stab.stats is not None and set(stab.stats._sites) == {"relu4_1/fg", "relu4_1/bg"}
+        stab.close()
+    finally:
+        pipe.set_mask(None)
