@@ -25,7 +25,7 @@ import torch
 
 from adain_live import weights
 from adain_live.engine.pipeline import StylePipeline
-from adain_live.engine.temporal import FlowBlender, StabilizeSettings, Stabilizer
+from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings
 from adain_live.media.flow import sharpness, warp, warping_error
 from adain_live.media.images import read_image
 from adain_live.media.motion import motion_clip
