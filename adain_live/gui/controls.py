@@ -11,6 +11,8 @@ from adain_live.gui.options import SIZES
 from adain_live.gui.throttle import Throttler
 
 OPEN_FILE = "__open_file__"
+#: Temporal smoothing choices (label, engine mode).
+SMOOTHING = (("Off", "off"), ("Steady", "stats"), ("Flow", "flow"))
 #: Checked toggles must read as "on" at a glance (the default style marks them only faintly).
 TOGGLE_STYLE = ("QToolButton:checked { background: #2f6fdf; color: white; border: 1px solid #1d4fa8; "
                 "border-radius: 3px; }")
@@ -36,6 +38,8 @@ class ControlBar(QToolBar):
     sideBySideToggled = pyqtSignal(bool)
     # Compare (a wipe between original and stylized) switched on/off.
     compareToggled = pyqtSignal(bool)
+    # Temporal smoothing chosen: "off", "stats" or "flow".
+    smoothingChosen = pyqtSignal(str)
     # The user asked for a snapshot.
     snapshotRequested = pyqtSignal()
     # The user asked to start (True) or stop (False) recording.
@@ -93,6 +97,13 @@ class ControlBar(QToolBar):
         self.color.setToolTip("Preserve the content's colours (luminance-only style transfer)")
         self.color.toggled.connect(self.preserveColorToggled)
         self.addWidget(self.color)
+        self.smooth = QComboBox()
+        for label, value in SMOOTHING:
+            self.smooth.addItem(label, value)
+        self.smooth.setToolTip("Stabilise the output over time: Steady evens out colour/brightness pumping "
+                               "(cheap); Flow also blends with the previous frame along the motion (slower)")
+        self.smooth.activated.connect(lambda i: self.smoothingChosen.emit(str(self.smooth.itemData(i))))
+        self._add_labelled("Smooth", self.smooth)
 
     def _build_output_controls(self) -> None:
         # Output controls live in a second bar (the window puts it under the view, like a player's).
@@ -172,6 +183,10 @@ class ControlBar(QToolBar):
             self.sourceChosen.emit(str(spec))
 
     # --- state shown -------------------------------------------------------------------------------------
+    def show_smoothing(self, mode: str) -> None:
+        """Select the smoothing ``mode`` ("off", "stats", "flow"); unknown modes show Off."""
+        self.smooth.setCurrentIndex(max(0, self.smooth.findData(mode)))
+
     def show_no_source(self) -> None:
         """Show that no source is open (the box goes blank instead of naming the last one)."""
         self.source.setCurrentIndex(-1)

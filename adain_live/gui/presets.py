@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QInputDialog, QLabel, QToolButton, QWidget
 
 from adain_live.gui.settings import Settings
@@ -22,7 +22,7 @@ class Look:
     alpha: float = 1.0
     preserve_color: bool = False
     mask: str | None = None
-    smoothing: float | None = None
+    smoothing: str | None = None
 
     def __post_init__(self) -> None:
         if not self.style:
@@ -117,3 +117,55 @@ class PresetBar(QWidget):
                                         text=self.combo.currentText())
         if ok and name.strip():
             self.saveRequested.emit(name.strip())
+
+
+class Presets(QObject):
+    """Saves the window's current look under a name and recalls it (the window is passed in, as napari does)."""
+
+    def __init__(self, store: PresetStore, bar: PresetBar, window: Any) -> None:
+        super().__init__(window)
+        self.store, self.bar, self.window = store, bar, window
+        bar.set_names(list(store.all()))
+        bar.saveRequested.connect(self.save)
+        bar.presetChosen.connect(self.recall)
+        bar.deleteRequested.connect(self.delete)
+
+    def current(self) -> Look:
+        """The look on screen."""
+        w = self.window
+        return Look(style=w.gallery.primary, secondary=w.gallery.secondary, mix=w.gallery.mix.value() / 100.0,
+                    alpha=w.controls.alpha.value() / 100.0, preserve_color=w.controls.color.isChecked(),
+                    smoothing=str(w.controls.smooth.currentData()))
+
+    def save(self, name: str) -> None:
+        """Save the current look as preset ``name``."""
+        if not self.window.gallery.primary:
+            self.window.show_error("choose a style first, then save the preset")
+            return
+        self.store.save(name, self.current())
+        self.bar.set_names(list(self.store.all()), name)
+        self.window.show_status(f"preset saved: {name}")
+
+    def recall(self, name: str) -> None:
+        """Apply preset ``name`` (its styles are added to the gallery when missing)."""
+        look = self.store.all().get(name)
+        w = self.window
+        if look is None:
+            w.show_error(f"no preset named {name!r}")
+            return
+        missing = [p for p in (look.style, look.secondary) if p and p not in w.gallery.paths()]
+        if missing:
+            w.add_styles(missing)
+        w.controls.alpha.setValue(round(look.alpha * 100))
+        w.controls.color.setChecked(look.preserve_color)
+        if look.smoothing is not None:
+            w.set_smoothing(look.smoothing)
+        w.gallery.mix.setValue(round(look.mix * 100))
+        w.select_style(look.style, look.secondary)
+        w.show_status(f"preset: {name}")
+
+    def delete(self, name: str) -> None:
+        """Forget preset ``name``."""
+        self.store.delete(name)
+        self.bar.set_names(list(self.store.all()))
+        self.window.show_status(f"preset deleted: {name}")

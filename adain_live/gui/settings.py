@@ -10,6 +10,7 @@ from PyQt6.QtCore import QByteArray, QSettings, QStandardPaths
 from PyQt6.QtWidgets import QMainWindow
 
 from adain_live.assets import bundled_styles
+from adain_live.paths import recordings_dir
 
 T = TypeVar("T")
 
@@ -71,11 +72,13 @@ class Settings:
             self.set("recent_files", json.dumps(files))
 
     def output_dir(self, kind: str) -> str:
-        """Where ``kind`` ("video" or "snapshot") files go: set by the user, else Videos / Pictures, else home."""
-        where = (QStandardPaths.StandardLocation.MoviesLocation if kind == "video"
-                 else QStandardPaths.StandardLocation.PicturesLocation)
-        default = self.get("output_dir", QStandardPaths.writableLocation(where) or str(Path.home()), str)
-        return self.get(f"{kind}_dir", default, str)
+        """Where ``kind`` ("video" or "snapshot") files go: the user's choice, else OS Videos/adain-live / Pictures."""
+        if kind == "video":
+            default = str(recordings_dir())
+        else:
+            pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+            default = pictures or str(Path.home())
+        return self.get(f"{kind}_dir", self.get("output_dir", default, str), str)
 
     def save_window(self, window: QMainWindow) -> None:
         """Remember geometry and dock layout."""

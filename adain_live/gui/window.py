@@ -14,7 +14,7 @@ from adain_live.engine.live.io import list_cameras
 from adain_live.gui.controls import ControlBar, recording_label
 from adain_live.gui.gallery_dock import GalleryDock, style_name
 from adain_live.gui.options import AppOptions
-from adain_live.gui.presets import Look, PresetBar, PresetStore
+from adain_live.gui.presets import PresetBar, Presets, PresetStore
 from adain_live.gui.recording import OutputFiles
 from adain_live.gui.settings import Settings
 from adain_live.gui.style_worker import StyleWorker
@@ -46,10 +46,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.controls.output)
         self.gallery = GalleryDock(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.gallery)
-        self.presets = PresetStore(self.settings)
         self.preset_bar = PresetBar()
         self.gallery.body_layout.addWidget(self.preset_bar)
-        self.preset_bar.set_names(list(self.presets.all()))
+        self.presets = Presets(PresetStore(self.settings), self.preset_bar, self)
         self.setStatusBar(QStatusBar())
         self.open_button = QPushButton("Open video file…")
         self.open_button.clicked.connect(self.controls.ask_video_file)
@@ -112,6 +111,8 @@ class MainWindow(QMainWindow):
         c.preserveColorToggled.connect(lambda v: self.settings.set("preserve_color", v))
         c.pausedToggled.connect(w.setPaused)
         c.pausedToggled.connect(self._paused)
+        c.smoothingChosen.connect(w.setSmoothing)
+        c.smoothingChosen.connect(lambda v: self.settings.set("smoothing", v))
         c.mirrorToggled.connect(w.setMirror)
         c.mirrorToggled.connect(lambda v: self.settings.set("mirror", v))
         c.sideBySideToggled.connect(lambda on: self._view_mode("side_by_side", on))
@@ -133,9 +134,6 @@ class MainWindow(QMainWindow):
         g.mixChanged.connect(s.setMix)
         g.styleRemoved.connect(s.removeStyle)
         g.orderChanged.connect(self.settings.set_style_paths)
-        self.preset_bar.saveRequested.connect(self.save_preset)
-        self.preset_bar.presetChosen.connect(self.recall_preset)
-        self.preset_bar.deleteRequested.connect(self._delete_preset)
 
     def _shortcuts(self) -> None:
         for n in range(1, 10):
@@ -173,6 +171,12 @@ class MainWindow(QMainWindow):
         c.mirror.setChecked(self.settings.get("mirror", False, bool))
         c.side_by_side.setChecked(self.settings.get("side_by_side", False, bool))
         c.compare.setChecked(self.settings.get("compare", False, bool))
+        self.set_smoothing(self.settings.get("smoothing", "off", str))
+
+    def set_smoothing(self, mode: str) -> None:
+        """Use temporal smoothing ``mode`` ("off", "stats", "flow") and show it."""
+        self.controls.show_smoothing(mode)
+        self.controls.smoothingChosen.emit(self.controls.smooth.currentData())
 
     def _open_initial_source(self) -> None:
         cameras = list_cameras()
@@ -282,44 +286,6 @@ class MainWindow(QMainWindow):
     def _style_failed(self, path: str, reason: str) -> None:
         self.gallery.mark_failed(path, reason)
         self.show_error(reason)
-
-    # --- presets -----------------------------------------------------------------------------------------
-    def current_look(self) -> Look:
-        """The look on screen (what a preset saves)."""
-        c = self.controls
-        return Look(style=self.gallery.primary, secondary=self.gallery.secondary,
-                    mix=self.gallery.mix.value() / 100.0, alpha=c.alpha.value() / 100.0,
-                    preserve_color=c.color.isChecked())
-
-    def save_preset(self, name: str) -> None:
-        """Save the current look as preset ``name``."""
-        if not self.gallery.primary:
-            self.show_error("choose a style first, then save the preset")
-            return
-        self.presets.save(name, self.current_look())
-        self.preset_bar.set_names(list(self.presets.all()), name)
-        self.show_status(f"preset saved: {name}")
-
-    def recall_preset(self, name: str) -> None:
-        """Apply the preset ``name`` (its styles are added to the gallery when missing)."""
-        look = self.presets.all().get(name)
-        if look is None:
-            self.show_error(f"no preset named {name!r}")
-            return
-        missing = [p for p in (look.style, look.secondary) if p and p not in self.gallery.paths()]
-        if missing:
-            self.add_styles(missing)
-        c = self.controls
-        c.alpha.setValue(round(look.alpha * 100))
-        c.color.setChecked(look.preserve_color)
-        self.gallery.mix.setValue(round(look.mix * 100))
-        self.select_style(look.style, look.secondary)
-        self.show_status(f"preset: {name}")
-
-    def _delete_preset(self, name: str) -> None:
-        self.presets.delete(name)
-        self.preset_bar.set_names(list(self.presets.all()))
-        self.show_status(f"preset deleted: {name}")
 
     # --- view, recording and snapshots -------------------------------------------------------------------
     def _view_mode(self, key: str, on: bool) -> None:

@@ -199,6 +199,15 @@ class EngineWorker(QObject):
         if self.runner is not None:
             self.runner.set_mirror(on)
 
+    @pyqtSlot(str)
+    def setSmoothing(self, mode: str) -> None:  # noqa: N802
+        """Temporal smoothing: "off", "stats" or "flow"."""
+        if self.runner is not None:
+            try:
+                self.runner.set_stabilize(mode)
+            except ValueError as exc:
+                self.error.emit(str(exc))
+
     @pyqtSlot(int)
     def setSize(self, size: int) -> None:  # noqa: N802
         """Set the processing size (0 = native)."""

@@ -187,16 +187,17 @@ def test_virtual_camera_hint_names_what_to_install(platform, want):
     assert want in driver_hint(platform)
 
 
-def test_default_folders_are_videos_and_pictures(tmp_path):
+def test_default_folders_are_videos_and_pictures(tmp_path, monkeypatch):
     from PyQt6.QtCore import QStandardPaths
 
+    monkeypatch.delenv("ADAIN_LIVE_HOME", raising=False)
     settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    videos = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
-    assert settings.output_dir("video") == videos
+    videos = Path(settings.output_dir("video"))
     assert settings.output_dir("snapshot") == QStandardPaths.writableLocation(
         QStandardPaths.StandardLocation.PicturesLocation)
     if sys.platform.startswith("linux"):
-        assert Path(videos).name == "Videos"
+        assert videos.parent.name == "Videos" and videos.name == "adain-live"
+        assert Path(settings.output_dir("snapshot")).name == "Pictures"
     settings.set("video_dir", str(tmp_path / "rec"))
     assert settings.output_dir("video") == str(tmp_path / "rec")
 
@@ -225,7 +226,7 @@ def test_open_folder_after_saving(qtbot, tmp_path, monkeypatch):
 def test_presets_round_trip_and_reject_bad_values(tmp_path):
     store = PresetStore(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
     look = Look(style="/s/a.png", secondary="/s/b.png", mix=0.3, alpha=0.6, preserve_color=True,
-                mask="background", smoothing=0.5)
+                mask="background", smoothing="flow")
     store.save("warm", look)
     store.save("plain", Look(style="/s/c.png"))
     assert store.all() == {"warm": look, "plain": Look(style="/s/c.png")}

@@ -130,17 +130,20 @@ def test_preset_saved_and_recalled_by_name(qtbot, make_window, video):
     a, b = w.gallery.paths()[:2]
     w.controls.alpha.setValue(40)
     w.controls.color.setChecked(True)
+    w.set_smoothing("stats")
     w.select_style(b)
-    w.save_preset("calm")
+    w.presets.save("calm")
     assert "calm" in [w.preset_bar.combo.itemText(i) for i in range(w.preset_bar.combo.count())]
     w.controls.alpha.setValue(100)
     w.controls.color.setChecked(False)
+    w.set_smoothing("off")
     w.select_style(a)
     with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT, check_params_cb=lambda p, _s: p == b):
         w.preset_bar.presetChosen.emit("calm")
     pipe = w.engine.runner.pipeline
     qtbot.waitUntil(lambda: pipe.alpha == pytest.approx(0.4) and pipe.preserve_color, timeout=5000)
-    assert w.gallery.primary == b
+    assert w.gallery.primary == b and w.controls.smooth.currentData() == "stats"
+    qtbot.waitUntil(lambda: w.engine.runner._stabilizer is not None, timeout=5000)  # reached the engine
 
 
 def test_close_while_the_model_loads_leaves_no_thread(qtbot, make_window, video):
