@@ -62,16 +62,18 @@ class MainWindow(QMainWindow):
         self._error_shown = -1e9
         self._record_at_launch = options.record
         self._source_spec = ""
-        self._start_workers()
+        self._make_workers()
         self._connect()
         self._shortcuts()
+        for t in self.threads:  # only now: a signal sent before _connect() would be lost
+            t.start()
         self._meter_timer = QTimer(self)
         self._meter_timer.timeout.connect(self._update_overlay)
         self._meter_timer.start(250)
         self.settings.restore_window(self)
 
     # --- workers -----------------------------------------------------------------------------------------
-    def _start_workers(self) -> None:
+    def _make_workers(self) -> None:
         self.worker = EngineWorker(self.options)
         self.styles = StyleWorker()
         self.threads: list[QThread] = []
@@ -81,8 +83,6 @@ class MainWindow(QMainWindow):
             obj.moveToThread(thread)
             self.threads.append(thread)
         self.threads[0].started.connect(self.worker.setup)
-        for t in self.threads:
-            t.start()
 
     def _connect(self) -> None:
         w, s, c, g, f = self.worker, self.styles, self.controls, self.gallery, self.files
