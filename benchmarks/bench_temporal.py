@@ -119,6 +119,14 @@ def sweep(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: Sta
                           float(np.mean([sharpness(o) for o in out])) / base[n][1]))
         rows.append(f"| flow blend {blend} | {cells[0][0]:.2f}x | {cells[1][0]:.2f}x | {cells[1][1]:.3f} |")
         print(rows[-1], flush=True)
+    for n in (noisy, clean):  # the same blending over per-frame statistics: does the stats part help?
+        b = FlowBlender(replace(defaults, mode="flow"))
+        out = [b(o, s) for o, s in zip(clips[n], results[n]["off"], strict=True)]
+        results[n]["flow without stats"] = out
+    cells = [warping_error(clips[n], results[n]["flow without stats"]).error / base[n][0] for n in (noisy, clean)]
+    sharp = float(np.mean([sharpness(o) for o in results[clean]["flow without stats"]])) / base[clean][1]
+    rows.append(f"| flow blend {defaults.blend} without stats | {cells[0]:.2f}x | {cells[1]:.2f}x | {sharp:.3f} |")
+    print(rows[-1], flush=True)
     for momentum in (0.5, 0.8, 0.9):
         out = run_mode(pipe, clips[noisy], replace(defaults, mode="stats", momentum=momentum))
         rows.append(f"| stats momentum {momentum} | {warping_error(clips[noisy], out).error / base[noisy][0]:.2f}x "
@@ -158,7 +166,7 @@ def timing(pipe: StylePipeline, defaults: StabilizeSettings, frames: int) -> lis
 
 
 def crop_figure(clip: list[np.ndarray], results: dict[str, list[np.ndarray]], path: Path, t: int) -> None:
-    """Rows off / stats / flow: a crop of frames t and t+1, and their difference after motion compensation."""
+    """Rows off / stats / flow; columns: input crop at t, output t, output t+1, |output t − warped output t+1| x4."""
     from adain_live.media.flow import FlowEstimator
 
     h, w = clip[0].shape[:2]
@@ -171,10 +179,10 @@ def crop_figure(clip: list[np.ndarray], results: dict[str, list[np.ndarray]], pa
         diff = np.abs(a.astype(np.float32) - warp(b, fwd).astype(np.float32)).mean(axis=-1) * 4
         diff_rgb = np.repeat(np.clip(diff, 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
         row = [im[y:y + ch, x:x + cw] for im in (clip[t], a, b, diff_rgb)]
-        tiles.append(np.concatenate([np.pad(r, ((2, 2), (2, 2), (0, 0)), constant_values=255) for r in row],
-                                    axis=1))
-        label = f"{mode}"
-        cv2.putText(tiles[-1], label, (8, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
+        strip = np.full((ch + 4, 44, 3), 255, np.uint8)
+        cv2.putText(strip, mode, (2, ch // 2 + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+        tiles.append(np.concatenate([strip, *(np.pad(r, ((2, 2), (2, 2), (0, 0)), constant_values=255)
+                                              for r in row)], axis=1))
     grid = np.concatenate(tiles, axis=0)
     grid = cv2.resize(grid, (grid.shape[1] * 2, grid.shape[0] * 2), interpolation=cv2.INTER_NEAREST)
     cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
