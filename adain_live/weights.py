@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import ssl
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -250,6 +251,20 @@ def _verify(path: Path, role: str, expected_sha: str | None) -> None:
 Progress = Callable[[int, int | None], None]
 
 
+def make_cache_folder(folder: Path) -> None:
+    """Create ``folder`` and check it takes files; an unusable cache is one :class:`WeightsError` line.
+
+    Covers a cache under a file, on a read-only mount or in a folder the user may not write to.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise WeightsError(f"cannot use the weights folder {folder} ({exc.strerror or exc}); set ADAIN_LIVE_HOME "
+                           "to a writable folder") from exc
+
+
 def download(name: str, mirror: str | None = None, progress: Progress | None = None,
              timeout: float = 20.0) -> list[Path]:
     """Download the files of a downloadable weight set into the cache, verifying each one.
@@ -262,7 +277,7 @@ def download(name: str, mirror: str | None = None, progress: Progress | None = N
         raise WeightsError(f"{ws.name} is bundled with adain-live and is not downloaded")
     mirror = mirror or os.environ.get("ADAIN_LIVE_MIRROR")
     dest_dir = set_dir(ws)
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    make_cache_folder(dest_dir)
     done: list[Path] = []
     for f in ws.files:
         assert f.url is not None
@@ -322,7 +337,7 @@ def import_files(files: Sequence[str | os.PathLike[str]], name: str = CANONICAL.
     copied: list[Path] = []
     for src in map(Path, files):
         role = identify_role(src)
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        make_cache_folder(dest_dir)
         dest = dest_dir / ws.file(role).filename
         try:
             with atomic_write_path(dest) as tmp:

@@ -8,8 +8,12 @@ from the file is executed or loaded into a model before it passes.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
+import pickletools
+import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,13 +46,65 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
 
 def _read_torch(p: Path) -> object:
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing; our line says it
+            warnings.simplefilter("ignore")
+            return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if not _imports_objects(p):  # random or damaged bytes, not a pickle that asks for code
+            raise WeightsError(f"{p} is not a readable PyTorch weights file (corrupt or not a weights file); "
+                               "download or export it again") from exc
         raise WeightsError(f"{p} was refused: it holds Python objects other than tensors, and loading them "
                            "could run code; only plain weight files are accepted") from exc
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make the unpickler raise anything
         raise WeightsError(f"{p} is not a readable PyTorch weights file ({type(exc).__name__}); "
                            "it may be truncated: download it again") from exc
+
+
+def _pickle_streams(p: Path) -> list[bytes]:
+    """The pickle bytes of a torch file: ``data.pkl`` of the zip format, else the whole (legacy) file."""
+    if zipfile.is_zipfile(p):
+        try:
+            with zipfile.ZipFile(p) as zf:
+                return [zf.read(n) for n in zf.namelist() if n.endswith("data.pkl")]
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+            return []
+    return [p.read_bytes()[: 64 << 20]]
+
+
+#: Modules whose globals a plain weight file imports (tensor rebuilding, OrderedDict).
+_PLAIN_MODULES = ("torch", "collections")
+
+
+def _globals(stream: io.BytesIO) -> list[str]:
+    """Module names one pickle imports (GLOBAL / STACK_GLOBAL), read without executing it."""
+    found, strings = [], []
+    for op, arg, _ in pickletools.genops(stream):
+        if isinstance(arg, str):
+            strings.append(arg)
+        if op.name in ("GLOBAL", "INST"):
+            found.append(str(arg).split(" ", 1)[0])
+        elif op.name == "STACK_GLOBAL":
+            found.append(strings[-2] if len(strings) >= 2 else "?")
+    return found
+
+
+def _imports_objects(p: Path) -> bool:
+    """True when the file parses as pickle(s) that import something other than torch's tensor rebuilders.
+
+    Decided by walking the opcodes with :mod:`pickletools` (nothing is executed): random or damaged bytes
+    fail to parse, or import only what a plain weight file does, and are reported as corrupt, not as a
+    code-running pickle.
+    """
+    for data in _pickle_streams(p):
+        stream = io.BytesIO(data)
+        while stream.tell() < len(data):
+            try:
+                modules = _globals(stream)
+            except Exception:  # noqa: BLE001 - not (or no longer) a valid pickle
+                break
+            if any(m.split(".", 1)[0] not in _PLAIN_MODULES for m in modules):
+                return True
+    return False
 
 
 def _read_safetensors(p: Path) -> dict[str, Tensor]:

@@ -56,6 +56,12 @@ class BenchConfig:
                          ("style_size", 16)):
             if getattr(self, name) < lo:
                 raise ValueError(f"{name} must be at least {lo}, got {getattr(self, name)}")
+        # Checked here, before any pass runs, with the pipeline's own rule (a bad tile used to fail only after
+        # the reference pass had run).
+        if self.tile is not None and (self.tile < 0 or self.tile % 8 or 0 < self.tile < 64):
+            raise ValueError(f"--tile must be 0 (never) or a multiple of 8 of at least 64, got {self.tile}")
+        if self.max_memory_gb is not None and not (math.isfinite(self.max_memory_gb) and self.max_memory_gb > 0):
+            raise ValueError(f"--max-memory-gb must be a positive number of GiB, e.g. 8, got {self.max_memory_gb}")
 
 
 @dataclass
