@@ -19,7 +19,7 @@ from adain_live._process import prepare_environment
 from adain_live.errors import UserError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("stylize", "video", "batch", "gui", "weights", "bench", "flicker")
+COMMANDS: tuple[str, ...] = ("stylize", "video", "batch", "gui", "weights", "bench", "doctor", "flicker")
 
 log = logging.getLogger(__name__)
 
