@@ -235,7 +235,8 @@ class MainWindow(QMainWindow):
                 self.view.overlay = f"paused · {w}×{h}"
             else:
                 lat = "–" if latency is None else f"{latency:.0f} ms"
-                self.view.overlay = f"{fps:4.1f} fps · latency {lat} · {w}×{h}"
+                path = f" · {result.path}" if result.path else ""  # the fast path in use (or eager, and why)
+                self.view.overlay = f"{fps:4.1f} fps · latency {lat} · {w}×{h}{path}"
         elapsed = self.worker.recording_elapsed()
         if self.worker.recording_failed():
             self.stop_recording()

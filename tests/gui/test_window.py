@@ -74,7 +74,7 @@ def test_record_at_launch_is_finished_by_closing(qtbot, tmp_path, video, style_d
 def test_overlay_shows_the_real_processing_size_and_pause(qtbot, make_window, video):
     w = make_window(str(video), size=720)  # larger than the 96x64 source: it runs natively
     wait_styled(qtbot, w)
-    qtbot.waitUntil(lambda: w.view.overlay.endswith("96×64"), timeout=5000)
+    qtbot.waitUntil(lambda: "96×64 · eager" in w.view.overlay, timeout=5000)  # size, then the path in use
     assert "720" not in w.view.overlay and "fps" in w.view.overlay
     w.controls.pause.setChecked(True)
     qtbot.waitUntil(lambda: w.view.overlay.startswith("paused"), timeout=5000)

@@ -132,7 +132,8 @@ class InferenceLoop:
             else:
                 self._report(exc)
             return None
-        return LiveResult(out, image, cap.index, cap.timestamp, cap.captured_at, pipe.last_ms or 0.0, s.size)
+        path = pipe.last_timing.path if pipe.last_timing is not None else ""
+        return LiveResult(out, image, cap.index, cap.timestamp, cap.captured_at, pipe.last_ms or 0.0, s.size, path)
 
     def _report(self, exc: Exception) -> None:
         # The frame is skipped and the loop goes on; a repeated failure is reported once every few seconds.

@@ -42,6 +42,8 @@ class LiveResult:
     infer_ms: float
     #: Processing size (short side, 0 = native) in effect for this frame.
     size: int
+    #: The path the frame took (``eager``, ``compiled``, ``cuda-graph``, ``eager (compiled building)``…; "" unstyled).
+    path: str = ""
 
 
 class FrameSink(Protocol):
