@@ -10,6 +10,7 @@ from typing import Any
 import av
 import numpy as np
 
+from adain_live._fs import atomic_write_path
 from adain_live.errors import MediaError
 from adain_live.media._averr import reason
 from adain_live.media.audio import can_copy
@@ -67,7 +68,11 @@ class _AudioFeed:
         return None
 
     def packets_until(self, seconds: float) -> list[Any]:
-        """Return the audio packets (retimed, for the output) that start before recording time ``seconds``."""
+        """Return the audio packets (retimed, for the output) that end by recording time ``seconds``.
+
+        Packets are taken only once they end by the video written so far, so the audio never runs past the
+        last video frame.
+        """
         if self.stream is None:
             return []
         limit = round(seconds / self.tb)
@@ -77,7 +82,7 @@ class _AudioFeed:
             self._held = None
             if packet is None:
                 return out
-            if packet.pts - self.origin + self.base >= limit:
+            if packet.pts - self.origin + self.base + (packet.duration or 0) > limit:
                 self._held = packet
                 return out
             packet.pts = packet.dts = packet.pts - self.origin + self.base
@@ -98,11 +103,37 @@ def _timescale(time_base: Fraction) -> str:
     return str(scale * max(1, -(-1000 // scale)))
 
 
+def finish_as_plain_mp4(path: Path) -> bool:
+    """Rewrite a finished fragmented MP4 as an ordinary one (index with the frame count up front: faststart).
+
+    Tools that trust the header (``frames=0`` in a fragmented file) then see every frame. Done atomically: on
+    any failure the fragmented file stays as it is (it plays) and False is returned.
+    """
+    try:
+        with atomic_write_path(path) as tmp, av.open(str(path)) as src:
+            video = src.streams.video[0]
+            options = {"movflags": "+faststart", "video_track_timescale": str(video.time_base.denominator)}
+            with av.open(str(tmp), "w", format="mp4", options=options) as dst:
+                streams = {s.index: dst.add_stream_from_template(s) for s in src.streams if s.type in ("video",
+                                                                                                       "audio")}
+                for packet in src.demux(*[s for s in src.streams if s.index in streams]):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = streams[packet.stream.index]
+                    dst.mux(packet)
+        return True
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        logger.warning("kept %s as a fragmented MP4 (plays everywhere, but its header has no frame count): %s",
+                       path, reason(exc))
+        return False
+
+
 class Recorder:
     """Write live frames to a fragmented MP4 with millisecond timestamps from the capture clock.
 
     A fragment is flushed at every keyframe (one per second), so a killed process leaves a file that plays
-    up to about the last second. Every frame must have the recording's size.
+    up to about the last second. A clean :meth:`close` rewrites it as an ordinary MP4 (frame count in the
+    header, index first) with :func:`finish_as_plain_mp4`. Every frame must have the recording's size.
 
     Parameters
     ----------
@@ -184,8 +215,8 @@ class Recorder:
         pts = max(round((ts - self._t0) / self.time_base), self._last_pts + 1)  # strictly increasing
         self._last_pts = pts
         mux(self._out, self._video.encode(image, pts, 1 if self.constant_rate else 0), self.path)
-        if self._audio is not None:
-            mux(self._out, self._audio.packets_until(float(pts * self.time_base) + 0.2), self.path)
+        if self._audio is not None:  # audio up to the start of this frame: never past the video
+            mux(self._out, self._audio.packets_until(float(pts * self.time_base)), self.path)
         self.frames += 1
 
     def close(self) -> None:
@@ -198,11 +229,20 @@ class Recorder:
         try:
             assert self._video is not None
             mux(self._out, self._video.flush(), self.path)
+            if self._audio is not None and self._last_pts >= 0:  # audio up to the end of the last frame
+                end = float((self._last_pts + self._frame_ticks()) * self.time_base)
+                mux(self._out, self._audio.packets_until(end), self.path)
         finally:
             if self._audio is not None:
                 self._audio.close()
             self._out.close()
+        if self.frames:
+            finish_as_plain_mp4(self.path)
         logger.info("recorded %d frames to %s", self.frames, self.path)
+
+    def _frame_ticks(self) -> int:
+        """Length of one frame in ``time_base`` ticks."""
+        return 1 if self.constant_rate else max(1, round(1 / (float(self.fps) * float(self.time_base))))
 
     def __enter__(self) -> Recorder:
         return self.start()

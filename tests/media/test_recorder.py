@@ -112,3 +112,33 @@ def test_constant_rate_recording_has_one_tick_per_frame(tmp_path: Path) -> None:
     steps = {b - a for a, b in zip(pts, pts[1:], strict=False)}
     assert len(pts) == 12 and len(steps) == 1  # every frame equally long: a constant frame rate
     assert rate == Fraction(30000, 1001) and float(steps.pop() * tb) == pytest.approx(1001 / 30000)
+
+
+@pytest.mark.parametrize("constant_rate", [False, True])
+def test_finished_recording_is_an_ordinary_mp4_with_its_frame_count(tmp_path: Path, small: Path,
+                                                                    constant_rate: bool) -> None:
+    out = tmp_path / "clean.mp4"
+    with Recorder(out, size=(64, 48), fps=30, audio_from=small, constant_rate=constant_rate) as rec:
+        for i in range(20):
+            rec.write(Frame(pattern(64, 48, i), 2.0 + i / 30, i))
+    with av.open(str(out)) as c:
+        header = c.streams.video[0].frames
+        decoded = sum(1 for _ in c.decode(video=0))
+    data = out.read_bytes()
+    assert header == decoded == 20  # a fragmented file's header says 0
+    assert data.find(b"moov") < data.find(b"mdat") and b"moof" not in data  # faststart, not fragmented
+    assert [p.name for p in tmp_path.iterdir()] == ["clean.mp4"]
+
+
+def test_recorder_audio_stops_at_the_last_video_frame(tmp_path: Path, small: Path) -> None:
+    out = tmp_path / "av.mp4"
+    with Recorder(out, size=(64, 48), fps=30, audio_from=small) as rec:
+        for i in range(9):
+            rec.write(Frame(pattern(64, 48, i), i / 30, i))
+    ends: dict[str, float] = {}
+    with av.open(str(out)) as c:
+        for p in c.demux():
+            if p.size:
+                end = float((p.pts + (p.duration or 0)) * p.time_base)
+                ends[p.stream.type] = max(ends.get(p.stream.type, 0.0), end)
+    assert ends["audio"] <= ends["video"] + 1e-6 and ends["audio"] > ends["video"] - 0.05
