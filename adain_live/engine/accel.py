@@ -41,7 +41,6 @@ from adain_live.engine.fastpaths import (
     RunnerCache,
     SelfChecked,
     compile_probe,
-    compiler_available,
     fast_path_name,
     psnr_u8,
     resolve_compile,
@@ -49,7 +48,7 @@ from adain_live.engine.fastpaths import (
 
 __all__ = ["COMPILED", "COMPILED_GRAPH", "EAGER", "FAST_PATHS", "GRAPH", "MIN_AGREEMENT_DB", "CudaIO", "FrameKey",
            "FrameTiming", "NamedRunner", "PathStatus", "Runner", "RunnerCache", "SelfChecked", "Ticket",
-           "compile_probe", "compiler_available", "fast_path_name", "feature_channels", "float_to_u8",
+           "compile_probe", "fast_path_name", "feature_channels", "float_to_u8",
            "frame_forward", "free_memory", "make_runner", "psnr_u8", "resize", "resolve_compile", "u8_to_float"]
 
 log = logging.getLogger(__name__)

@@ -23,12 +23,11 @@ import numpy as np
 import torch
 
 from adain_live import weights
-from adain_live.core.device import dtype_name
+from adain_live.core.device import compile_available, cuda_build_hint, dtype_name
 from adain_live.engine.bench import content_frame, psnr, style_images
 from adain_live.engine.fastpaths import (
     MIN_AGREEMENT_DB,
     compile_probe,
-    compiler_available,
     fast_path_name,
     resolve_compile,
 )
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 
 #: ``pip`` commands named in the advice (the PyTorch index of each build).
 CPU_TORCH = "pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu"
-CUDA_TORCH = "pip install torch torchvision --index-url https://download.pytorch.org/whl/cu126"
 
 
 @dataclass(frozen=True)
@@ -141,8 +139,7 @@ def devices() -> list[Item]:
                                                       "GPU install its driver; without one, the CPU build is "
                                                       f"smaller: {CPU_TORCH}"))
     elif smi:
-        items.append(Item("cuda", "CPU-only torch", "this machine has an NVIDIA driver (nvidia-smi) but torch is a "
-                                                    f"CPU-only build: install a CUDA build: {CUDA_TORCH}"))
+        items.append(Item("cuda", "CPU-only torch", cuda_build_hint(lambda _name: smi)))
     else:
         items.append(Item("cuda", "none (no NVIDIA driver, CPU-only torch)"))
     return items
@@ -150,14 +147,15 @@ def devices() -> list[Item]:
 
 def compile_item(device: torch.device) -> Item:
     """Whether ``torch.compile`` works on ``device`` (a tiny function compiled and run)."""
-    if device.type == "cpu" and compiler_available() is None:
-        return Item("torch.compile", "unavailable: no C++ compiler",
-                    "install a C++ compiler (e.g. `apt install g++`, Xcode command line tools, or MSVC Build Tools) "
-                    "so torch.compile can speed up the CPU path")
+    if not compile_available(device):
+        fix = ("install a C++ compiler (e.g. `apt install g++`, Xcode command line tools, or MSVC Build Tools) so "
+               "torch.compile can speed up the CPU path" if device.type == "cpu" else
+               "install Triton (pip install triton) so torch.compile can speed up the CUDA path"
+               if device.type == "cuda" else None)
+        return Item("torch.compile", f"unavailable on {device.type}", fix)
     failure = compile_probe(device.type)
     if failure is None:
-        extra = f" (C++ compiler {compiler_available()})" if device.type == "cpu" else ""
-        return Item("torch.compile", f"works on {device.type}{extra}")
+        return Item("torch.compile", f"works on {device.type}")
     fix = ("on CUDA torch.compile needs Triton: pip install triton" if device.type == "cuda" else
            "check the C++ compiler (`g++ --version`); frames run eagerly meanwhile")
     return Item("torch.compile", f"fails on {device.type}: {failure}", fix)

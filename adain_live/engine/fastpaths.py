@@ -6,7 +6,7 @@
   that frame; below :data:`MIN_AGREEMENT_DB` PSNR, on any exception (or, on the CPU, when it is not faster) it
   is dropped, that shape stays eager and one log line says why.
 * :class:`RunnerCache`: runners per frame shape, built in a background thread (frames run eagerly meanwhile).
-* :func:`resolve_compile`: compile on CUDA always, on the CPU where inductor has a C++ compiler;
+* :func:`resolve_compile`: compile where it can build (CUDA with Triton, the CPU with a C++ compiler);
   :func:`compile_probe` says whether ``torch.compile`` works here at all (for ``doctor``).
 """
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from adain_live.core.device import compile_available
 
 log = logging.getLogger(__name__)
 
@@ -259,29 +259,16 @@ class RunnerCache:
             self._pool = None
 
 
-def compiler_available() -> str | None:
-    """The C++ compiler inductor would use on the CPU (``$CXX``, else g++/clang++/c++ on the PATH), or None."""
-    env = os.environ.get("CXX")
-    if env:
-        return shutil.which(env)
-    for name in ("g++", "clang++", "c++"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 def resolve_compile(compile: bool | str | None, device: torch.device) -> str | None:
     """The ``torch.compile`` mode to use, or None for eager.
 
-    ``"auto"`` (or None) is the policy: compile on CUDA; on the CPU only where inductor has a C++ compiler
-    (the compiled runner is then kept only if its self-check finds it faster than eager). ``True`` is
+    ``"auto"`` (or None) is the policy: compile wherever :func:`~adain_live.core.device.compile_available`
+    (CUDA with Triton, the CPU with a C++ compiler); on the CPU the compiled runner is then kept only if its
+    self-check finds it faster than eager. ``True`` is
     ``"default"``, ``False`` eager; any other string is a ``torch.compile`` mode.
     """
     if compile is None or compile == "auto":
-        if device.type == "cuda":
-            return "default"
-        return "default" if device.type == "cpu" and compiler_available() else None
+        return "default" if compile_available(device) else None
     if compile is True:
         return "default"
     return compile or None

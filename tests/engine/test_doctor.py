@@ -51,7 +51,7 @@ def test_cpu_only_torch_on_a_machine_with_nvidia_smi(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(torch.version, "cuda", None)
     monkeypatch.setattr(doctor, "nvidia_smi", lambda: "/usr/bin/nvidia-smi")
     fix = _fix(doctor.devices(), "cuda")
-    assert "CPU-only build" in fix and "install a CUDA build" in fix
+    assert "CPU-only build" in fix and "install a CUDA build" in fix and "pip install" in fix
 
 
 def test_driver_too_old_for_the_cuda_build(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,10 +69,10 @@ def test_no_problem_on_a_plain_cpu_machine(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_no_compiler_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(doctor, "compiler_available", lambda: None)
+    monkeypatch.setattr(doctor, "compile_available", lambda d: False)
     item = doctor.compile_item(torch.device("cpu"))
     assert item.fix is not None and "C++ compiler" in item.fix
-    monkeypatch.setattr(doctor, "compiler_available", lambda: "/usr/bin/g++")
+    monkeypatch.setattr(doctor, "compile_available", lambda d: True)
     monkeypatch.setattr(doctor, "compile_probe", lambda d="cpu": "CppCompileError: boom")
     assert "boom" in doctor.compile_item(torch.device("cpu")).value
 
