@@ -24,26 +24,58 @@ def can_copy(container: Any, codec: str) -> bool:
     return codec in container.supported_codecs
 
 
+def pick_rate(source_rate: int, supported: Any) -> int:
+    """Return the encoder's sample rate for ``source_rate``.
+
+    That is the rate itself when supported, else the nearest higher one (no detail lost), else the highest:
+    Opus takes 48/24/16/12/8 kHz only, so 44.1 kHz becomes 48 kHz.
+    """
+    rates = sorted(int(r) for r in supported or ())
+    if not rates or source_rate in rates:
+        return source_rate
+    return next((r for r in rates if r >= source_rate), rates[-1])
+
+
 class _Reencoder:
-    """Decode one input audio stream and encode it with the container's audio codec (AAC for MP4)."""
+    """Decode one input audio stream and encode it with the container's audio codec (AAC for MP4).
+
+    Frames are resampled to what the encoder takes (sample rate, sample format, at most stereo for codecs
+    that need it), so audio is converted rather than dropped or crashing the job.
+    """
 
     def __init__(self, container: Any, source: Any) -> None:
-        codec = "aac" if "aac" in container.supported_codecs else container.default_audio_codec
+        codec_name = "aac" if "aac" in container.supported_codecs else container.default_audio_codec
         ctx = source.codec_context
         self.source = source
-        self.stream = container.add_stream(codec, rate=ctx.sample_rate or 48000,
-                                           layout=ctx.layout.name if ctx.layout else "stereo")
+        codec = av.codec.Codec(codec_name, "w")
+        self.in_rate = int(ctx.sample_rate or 48000)
+        self.rate = pick_rate(self.in_rate, codec.audio_rates)
+        channels = ctx.layout.nb_channels if ctx.layout else 2
+        layout = ctx.layout.name if ctx.layout and (channels <= 2 or codec_name != "opus") else "stereo"
+        formats = [f.name for f in codec.audio_formats or ()]
+        fmt = ctx.format.name if ctx.format and (not formats or ctx.format.name in formats) else (
+            formats[0] if formats else "fltp")
+        self.stream = container.add_stream(codec_name, rate=self.rate, layout=layout)
+        self.stream.codec_context.format = fmt
+        self.resampler = av.AudioResampler(format=fmt, layout=layout, rate=self.rate)
         self.codec = self.stream.codec_context.name
 
-    def handle(self, packet: Any) -> list[Any]:
+    def _encode(self, frames: list[Any]) -> list[Any]:
         out: list[Any] = []
-        for frame in self.source.codec_context.decode(packet):
+        for frame in frames:
             frame.pts = None  # the encoder counts samples; the source's gaps are not worth keeping
             out.extend(self.stream.encode(frame))
         return out
 
+    def handle(self, packet: Any) -> list[Any]:
+        out: list[Any] = []
+        for frame in self.source.codec_context.decode(packet):
+            frame.pts = None
+            out.extend(self._encode(self.resampler.resample(frame)))
+        return out
+
     def flush(self) -> list[Any]:
-        return self.handle(None) + list(self.stream.encode(None))
+        return self.handle(None) + self._encode(self.resampler.resample(None)) + list(self.stream.encode(None))
 
 
 class AudioCarrier:
@@ -72,7 +104,8 @@ class AudioCarrier:
                 raise MediaError(f"cannot carry audio stream {n} ({codec}): {reason(exc)}") from exc
             self._reenc[src.index] = enc
             fmt = container.format.name.split(",")[0].upper()
-            self.notes.append(f"audio stream {n} ({codec}) re-encoded to {enc.codec}: "
+            rate = f" {enc.rate} Hz (from {enc.in_rate} Hz)" if enc.rate != enc.in_rate else ""
+            self.notes.append(f"audio stream {n} ({codec}) re-encoded to {enc.codec}{rate}: "
                               f"{fmt} does not carry {codec} well")
         for note in self.notes:
             logger.warning(note)

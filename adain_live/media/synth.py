@@ -24,9 +24,9 @@ def pattern(width: int, height: int, index: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack([r, g, b], axis=-1).astype(np.uint8))
 
 
-def _audio_frames(seconds: float, tone: float, channels: int) -> list[Any]:
-    n = max(1, int(seconds * _SAMPLE_RATE))
-    t = np.arange(n, dtype=np.float32) / _SAMPLE_RATE
+def _audio_frames(seconds: float, tone: float, channels: int, rate: int = _SAMPLE_RATE) -> list[Any]:
+    n = max(1, int(seconds * rate))
+    t = np.arange(n, dtype=np.float32) / rate
     wave = (0.2 * np.sin(2 * np.pi * tone * t)).astype(np.float32)
     data = np.ascontiguousarray(np.tile(wave, (channels, 1)))
     layout = "stereo" if channels == 2 else "mono"
@@ -34,15 +34,15 @@ def _audio_frames(seconds: float, tone: float, channels: int) -> list[Any]:
     for start in range(0, n, 1024):
         chunk = np.ascontiguousarray(data[:, start:start + 1024])
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-        frame.sample_rate = _SAMPLE_RATE
+        frame.sample_rate = rate
         frame.pts = start
-        frame.time_base = Fraction(1, _SAMPLE_RATE)
+        frame.time_base = Fraction(1, rate)
         frames.append(frame)
     return frames
 
 
-def _add_audio(container: Any, codec: str, channels: int) -> Any:
-    stream = container.add_stream(codec, rate=_SAMPLE_RATE, layout="stereo" if channels == 2 else "mono")
+def _add_audio(container: Any, codec: str, channels: int, rate: int = _SAMPLE_RATE) -> Any:
+    stream = container.add_stream(codec, rate=rate, layout="stereo" if channels == 2 else "mono")
     return stream
 
 
@@ -69,6 +69,7 @@ def make_test_video(
     time_base: Fraction | None = None,
     audio: Sequence[str] = ("aac",),
     rotation: int = 0,
+    sample_rate: int = _SAMPLE_RATE,
 ) -> Path:
     """Write a small synthetic video and return its path.
 
@@ -90,6 +91,8 @@ def make_test_video(
         One audio stream per codec name (``"aac"``, ``"pcm_s16le"``, ...), each a different sine tone.
     rotation
         Display-matrix rotation in degrees counter-clockwise.
+    sample_rate
+        Audio sample rate in Hz (48000; 44100 as many phones and CDs).
     """
     quiet_ffmpeg()
     path = Path(path)
@@ -104,10 +107,10 @@ def make_test_video(
             video.codec_context.time_base = time_base
         if rotation:
             video.set_display_rotation(rotation)
-        tracks = [(_add_audio(out, name, 2), 330.0 * (k + 1)) for k, name in enumerate(audio)]
+        tracks = [(_add_audio(out, name, 2, sample_rate), 330.0 * (k + 1)) for k, name in enumerate(audio)]
         _write_frames(out, video, frames, pts, time_base)
         for stream, tone in tracks:
-            for aframe in _audio_frames(float(duration), tone, 2):
+            for aframe in _audio_frames(float(duration), tone, 2, sample_rate):
                 out.mux(stream.encode(aframe))
             out.mux(stream.encode(None))
     return path
