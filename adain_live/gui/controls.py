@@ -38,6 +38,8 @@ class ControlBar(QToolBar):
     sideBySideToggled = pyqtSignal(bool)
     # Compare (a wipe between original and stylized) switched on/off.
     compareToggled = pyqtSignal(bool)
+    # A model and device were chosen: registry name ("" = default) and device ("auto", "cpu", "cuda", …).
+    modelChosen = pyqtSignal(str, str)
     # Temporal smoothing chosen: "off", "stats" or "flow".
     smoothingChosen = pyqtSignal(str)
     # The user asked for a snapshot.
@@ -65,20 +67,31 @@ class ControlBar(QToolBar):
         self.size.activated.connect(lambda i: self.sizeChosen.emit(int(self.size.itemData(i))))
         self.device = QLabel("loading model…")
         self.device.setToolTip("Device and precision the network runs on")
+        self.model = QComboBox()
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model.setToolTip("Model (hover an entry for what it is and its measured figures)")
+        self.model.setEnabled(False)
+        self.model.activated.connect(lambda _i: self._model_activated())
+        self.device_choice = QComboBox()
+        self.device_choice.setToolTip("Device the network runs on (auto: a GPU when there is one)")
+        self.device_choice.setEnabled(False)
+        self.device_choice.activated.connect(lambda _i: self._model_activated())
         self._add_labelled("Source", self.source)
         self._add_labelled("Resolution", self.size)
+        self._add_labelled("Model", self.model)
+        self.addWidget(self.device_choice)
         self.addWidget(self.device)
-        self.addSeparator()
-        self.mirror = self._toggle("Mirror", "Flip left–right (for cameras)", self.mirrorToggled)
-        self.side_by_side = self._toggle("Side by side", "Show the original next to the stylized frame",
-                                         self.sideBySideToggled)
-        self.compare = self._toggle("Compare", "Wipe between the original (left) and the stylized frame (right); "
-                                    "drag the divider in the view", self.compareToggled)
-        self.side_by_side.toggled.connect(lambda on: on and self.compare.setChecked(False))
-        self.compare.toggled.connect(lambda on: on and self.side_by_side.setChecked(False))
         self.addSeparator()
         self._build_style_controls()
         self._build_output_controls()
+        self.output.addSeparator()
+        self.mirror = self._toggle("Mirror", "Flip left–right (for cameras)", self.mirrorToggled, self.output)
+        self.side_by_side = self._toggle("Side by side", "Show the original next to the stylized frame",
+                                         self.sideBySideToggled, self.output)
+        self.compare = self._toggle("Compare", "Wipe between the original (left) and the stylized frame (right); "
+                                    "drag the divider in the view", self.compareToggled, self.output)
+        self.side_by_side.toggled.connect(lambda on: on and self.compare.setChecked(False))
+        self.compare.toggled.connect(lambda on: on and self.side_by_side.setChecked(False))
         self._last_source = -1
 
     def _build_style_controls(self) -> None:
@@ -120,6 +133,7 @@ class ControlBar(QToolBar):
         self.output.addSeparator()
         self.record = self._toggle("● Record", "Record the stylized video to MP4 (keeps a video file's audio)",
                                    self.recordToggled, self.output)
+        self.record.setMinimumWidth(100)  # room for "■ Stop" beside the options arrow
         self.record_time = QLabel("")
         self.record_time.setStyleSheet("color: #e01e1e; font-weight: bold")
         self.output.addWidget(self.record_time)
@@ -183,6 +197,28 @@ class ControlBar(QToolBar):
             self.sourceChosen.emit(str(spec))
 
     # --- state shown -------------------------------------------------------------------------------------
+    def set_models(self, models: list[tuple[str, str, str, bool]], devices: list[str], current: str,
+                   device: str) -> None:
+        """List the models (name, label, tooltip, available) and devices; select ``current`` / ``device``."""
+        self.model.clear()
+        for i, (name, label, tip, available) in enumerate(models):
+            self.model.addItem(label, name)
+            self.model.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+            if not available:  # listed, greyed: its tooltip says how to get it
+                self.model.model().item(i).setEnabled(False)  # type: ignore[union-attr]
+        self.model.setCurrentIndex(max(0, self.model.findData(current)))
+        self.model.setToolTip(self.model.itemData(self.model.currentIndex(), Qt.ItemDataRole.ToolTipRole) or "")
+        self.device_choice.clear()
+        self.device_choice.addItems(devices)
+        self.device_choice.setCurrentIndex(max(0, self.device_choice.findText(device)))
+        self.model.setEnabled(True)
+        self.device_choice.setEnabled(True)
+
+    def _model_activated(self) -> None:
+        self.model.setEnabled(False)  # until the engine is back
+        self.device_choice.setEnabled(False)
+        self.modelChosen.emit(str(self.model.currentData() or ""), self.device_choice.currentText())
+
     def show_smoothing(self, mode: str) -> None:
         """Select the smoothing ``mode`` ("off", "stats", "flow"); unknown modes show Off."""
         self.smooth.setCurrentIndex(max(0, self.smooth.findData(mode)))

@@ -48,6 +48,7 @@ class StyleWorker(QObject):
     def attach(self, engine: Engine) -> None:
         """Use the loaded engine; styles added before it was ready are added now."""
         self.engine = engine
+        self._warm.clear()  # entries of a previous engine's gallery (another model) are not this one's
         for paths in self._early:
             self.addStyles(paths)
         self._early.clear()

@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         w.recordingChanged.connect(self._recording_changed)
         w.snapshotSaved.connect(self._snapshot_saved)
         w.virtualCamProbed.connect(c.show_virtual_camera)
+        w.choicesFound.connect(c.set_models)
+        c.modelChosen.connect(w.switchModel)
         self.requestSource.connect(w.openSource)
         f.requestSnapshot.connect(w.snapshot)
         f.requestRecord.connect(w.startRecording)
@@ -145,8 +147,11 @@ class MainWindow(QMainWindow):
 
     # --- engine events -----------------------------------------------------------------------------------
     def _engine_ready(self, engine: Engine) -> None:
-        self.engine = engine
+        again, self.engine = self.engine is not None, engine
         self.controls.device.setText(f"  {engine.description}  ")
+        if again:  # another model or device: the same source, gallery and look
+            self._reattach()
+            return
         if engine.on_cpu and self.options.size is None:
             note = (f"CPU: processing at {engine.size}p to stay live (a GPU allows native resolution); "
                     "choose another size under Resolution")
@@ -159,6 +164,19 @@ class MainWindow(QMainWindow):
         styles = [str(p) for p in self.options.styles] or self.settings.style_paths()
         self.add_styles(styles or self.settings.default_styles())
         self._open_initial_source()
+
+    def _reattach(self) -> None:
+        c = self.controls
+        c.sizeChosen.emit(int(c.size.currentData()))
+        c.alphaChanged.emit(c.alpha.value() / 100.0)
+        for signal, box in ((c.preserveColorToggled, c.color), (c.mirrorToggled, c.mirror)):
+            signal.emit(box.isChecked())
+        c.smoothingChosen.emit(str(c.smooth.currentData()))
+        self.add_styles(self.gallery.paths())
+        if self.gallery.primary:
+            self.select_style(self.gallery.primary, self.gallery.secondary)
+        self.open_source(self._source_spec or self.settings.get("source", "0", str))
+        self.show_status(f"now running on {self.engine.description if self.engine else '?'}")
 
     def _restore_controls(self) -> None:
         saved_size = self.settings.get("size", None, int)
@@ -363,7 +381,10 @@ class MainWindow(QMainWindow):
         self.worker.shutdown()
         for t in self.threads:
             t.quit()
-        deadline = time.monotonic() + 30
         for t in self.threads:
-            t.wait(max(1, int((deadline - time.monotonic()) * 1000)))
+            # No deadline: the style thread may be inside one style's statistics (seconds on a busy CPU), and
+            # a QThread destroyed while running aborts the whole process.
+            if not t.wait(5000):
+                log.info("waiting for the %s thread to finish its current step", t.objectName())
+                t.wait()
         super().closeEvent(event)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from adain_live import weights
-from adain_live.core.device import cuda_build_hint, dtype_name, resolve_device
+from adain_live.core.device import cuda_build_hint, dtype_name, mps_available, resolve_device
 from adain_live.engine.live import virtualcam
 from adain_live.engine.live.io import CameraMode, SourceSpec, open_live_source
 from adain_live.engine.live.recording import RecordOptions
@@ -69,6 +69,9 @@ class EngineWorker(QObject):
     recordingChanged = pyqtSignal(bool, str)
     # A snapshot PNG was written: its path.
     snapshotSaved = pyqtSignal(str)
+    # What can be picked: models as (name, label, tooltip, available), device names ("auto", "cpu", …), and
+    # the model and device in use.
+    choicesFound = pyqtSignal(list, list, str, str)
     # Virtual camera: available or not, and why (tooltip text).
     virtualCamProbed = pyqtSignal(bool, str)
 
@@ -152,8 +155,41 @@ class EngineWorker(QObject):
         hint = cuda_build_hint() if on_cpu else None
         if hint:  # a CPU-only torch next to an NVIDIA GPU (PyPI's torch on Windows): say how to use the GPU
             self.status.emit(hint)
+        self._choices()
         ok, why = virtualcam.probe()
         self.virtualCamProbed.emit(ok, why)
+
+    @pyqtSlot(str, str)
+    def switchModel(self, model: str, device: str) -> None:  # noqa: N802
+        """Rebuild with another model ("" = the default) and device; ``ready`` follows.
+
+        The window then reopens its source and re-adds its gallery. An active recording is finished first.
+        """
+        with self._lifecycle:
+            runner, self.runner = self.runner, None
+        if runner is not None:
+            if self._vcam is not None:
+                runner.remove_sink(self._vcam)
+                self._vcam.close()
+                self._vcam = None
+            if runner.recording is not None:
+                path = runner.stop_recording()
+                self.recordingChanged.emit(False, str(path) if path else "")
+            runner.stop()
+            runner.pipeline.close()
+        self.options = replace(self.options, model=model or None, device=device or "auto",
+                               vgg=None if model else self.options.vgg, decoder=None if model else self.options.decoder)
+        self.setup()
+
+    def _choices(self) -> None:
+        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) \
+            + (["mps"] if mps_available() else [])
+        o = self.options
+        try:
+            current = o.model or ("" if o.model_factory or o.vgg else weights.default_set().name)
+        except UserError:
+            current = ""
+        self.choicesFound.emit(model_choices(), devices, current, o.device)
 
     def _on_result(self, result: LiveResult) -> None:
         # Called from the inference thread: emit only when the view took the previous frame (no pile-up).
@@ -274,3 +310,22 @@ class EngineWorker(QObject):
             self._vcam = None
         runner.stop()
         runner.pipeline.close()  # its background compile thread and CUDA graphs
+
+
+def model_choices() -> list[tuple[str, str, str, bool]]:
+    """The registry's models as (name, label, tooltip with the description and measured figures, available)."""
+    manifest = getattr(weights, "manifest", None)  # per-model manifests with measured figures, where bundled
+    out = []
+    for name, ws in weights.REGISTRY.items():
+        available = weights.is_available(ws)
+        facts = manifest(ws) if manifest is not None else (weights.student_manifest() if ws.bundled else None)
+        measured = (facts or {}).get("measured") if isinstance(facts, dict) else None
+        lines = [ws.description, f"licence: {ws.licence}"]
+        if isinstance(measured, dict):
+            lines += [f"{k}: {v}" for k, v in measured.items()]
+        elif isinstance(facts, dict) and "validation_psnr_db" in facts:
+            lines.append(f"validation PSNR vs its teacher: {facts['validation_psnr_db']} dB")
+        if not available:
+            lines.append(f"not installed: adain-live weights download {name}")
+        out.append((name, name if available else f"{name} (not installed)", "\n".join(lines), available))
+    return out

@@ -22,12 +22,16 @@ def test_constant_rate_repeats_the_newest_frame_at_the_source_rate():
     frames = []
     for t, v in ((100.0, 1), (100.32, 2), (100.35, 3), (100.61, 4)):  # a slow network: ~3 frames a second
         frames += clock.feed(np.full((2, 2, 3), v, np.uint8), t)
-    frames += clock.finish()
+    frames += clock.finish(100.6)  # the stop time: nothing more to hold
     times = [round(t, 3) for _, t in frames]
     assert times == [round(0.1 * n, 3) for n in range(len(frames))]  # one frame every 1/fps
     shown = [int(img[0, 0, 0]) for img, _ in frames]
     # slot n shows the newest frame captured by n/10 s, to the nearest slot (2 at 0.32 s takes the 0.3 s slot)
     assert shown == [1, 1, 1, 2, 3, 3, 4]
+    clock = ConstantRate(10)
+    clock.feed(np.zeros((2, 2, 3), np.uint8), 200.0)
+    held = clock.finish(200.45)  # stopped 0.45 s after the last frame (paused, or a slow network)
+    assert [round(t, 3) for _, t in held] == [0.0, 0.1, 0.2, 0.3, 0.4]
 
 
 class Writer:
@@ -52,7 +56,7 @@ def run_job(tmp_path, options, results):
     job = RecordingJob(tmp_path / "r.mp4", factory, fps=Fraction(25), options=options, on_error=errors.append)
     for r in results:
         job.offer(r)
-    job.close()
+    job.close(at=results[-1].captured_at if results else None)
     return job, writers, errors
 
 
@@ -83,7 +87,7 @@ def test_real_file_is_constant_rate_at_the_source_size(tmp_path):
     job = RecordingJob(tmp_path / "r.mp4", default_recorder_factory, fps=Fraction(30000, 1001))
     for i in range(6):
         job.offer(result(50.0 + 0.1 * i, value=40 * i))
-    job.close()
+    job.close(at=50.5)
     with av.open(str(job.path)) as c:
         vs = c.streams.video[0]
         pts = [f.pts for f in c.decode(vs)]

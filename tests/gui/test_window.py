@@ -151,3 +151,27 @@ def test_close_while_the_model_loads_leaves_no_thread(qtbot, make_window, video)
     w.close()  # before the engine is ready
     assert all(t.isFinished() for t in w.threads)
     assert adain_threads() == []
+
+
+def test_model_and_device_picker_keeps_source_and_gallery(qtbot, make_window, video):
+    w = make_window(str(video))
+    wait_styled(qtbot, w)
+    qtbot.waitUntil(lambda: w.controls.model.isEnabled(), timeout=FRAME_TIMEOUT)
+    from adain_live import weights
+
+    names = [w.controls.model.itemData(i) for i in range(w.controls.model.count())]
+    assert names == list(weights.REGISTRY)  # the registry's models, each with a tooltip saying what it is
+    assert all(w.controls.model.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(len(names)))
+    assert "cpu" in [w.controls.device_choice.itemText(i) for i in range(w.controls.device_choice.count())]
+    first, paths, style = w.engine, w.gallery.paths(), w.gallery.primary
+    w.controls.alpha.setValue(30)
+    w.controls.device_choice.setCurrentIndex(w.controls.device_choice.findText("cpu"))
+    with qtbot.waitSignal(w.worker.ready, timeout=FRAME_TIMEOUT):
+        w.controls._model_activated()
+    qtbot.waitUntil(lambda: w.engine is not first and w.engine.runner.pipeline.style is not None,
+                    timeout=FRAME_TIMEOUT)
+    wait_frames(qtbot, w, 3)  # the same source plays on
+    assert w.gallery.paths() == paths and w.gallery.primary == style
+    assert w.engine.runner.pipeline.alpha == pytest.approx(0.3)
+    assert w.controls.model.isEnabled() and w.settings.q.value("source") == str(video)
+    assert first.runner.threads() == []  # the old engine is gone

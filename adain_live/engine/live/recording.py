@@ -116,13 +116,20 @@ class ConstantRate:
         self._held = image
         return out
 
-    def finish(self) -> list[tuple[np.ndarray, float]]:
-        """Return the last frame (once)."""
-        if self._held is None:
+    def finish(self, t_end: float | None = None) -> list[tuple[np.ndarray, float]]:
+        """Return the last frame, repeated up to ``t_end`` (at least once).
+
+        ``t_end`` is the stop time: a held or paused frame lasts until the recording stops, as the audio does.
+        """
+        if self._held is None or self._t0 is None:
             return []
         last, self._held = self._held, None
+        out = [(last, self.n * self.period)]
         self.n += 1
-        return [(last, (self.n - 1) * self.period)]
+        while t_end is not None and self._t0 + self.n * self.period <= t_end:
+            out.append((last, self.n * self.period))
+            self.n += 1
+        return out
 
 
 class RecordingJob:
@@ -150,6 +157,7 @@ class RecordingJob:
         self.dropped = 0
         self.size: tuple[int, int] | None = None
         self.error: str | None = None
+        self.stopped_at: float | None = None
         self.thread = threading.Thread(target=self._loop, name="adain-record", daemon=True)
         self.thread.start()
 
@@ -181,8 +189,12 @@ class RecordingJob:
             return 0.0
         return timestamp % self.duration
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued, finish the file and join the thread."""
+    def close(self, timeout: float = 10.0, at: float | None = None) -> None:
+        """Write what is queued, finish the file and join the thread.
+
+        ``at`` is the stop time on the capture clock (default: now); a constant-rate file lasts until then.
+        """
+        self.stopped_at = time.perf_counter() if at is None else at
         self._queue.put(None)
         self.thread.join(timeout)
         if self.dropped:
@@ -208,7 +220,7 @@ class RecordingJob:
                 due = clock.feed(image, result.captured_at) if clock else [(image, result.captured_at - t0)]
                 self._write(writer, due)
             if writer is not None and clock is not None:
-                self._write(writer, clock.finish())
+                self._write(writer, clock.finish(self.stopped_at))
         except Exception as exc:  # noqa: BLE001 - reported once, the live view goes on
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self._on_error(f"recording to {self.path.name} failed: {self.error}")
