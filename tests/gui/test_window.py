@@ -143,7 +143,7 @@ def test_preset_saved_and_recalled_by_name(qtbot, make_window, video):
     pipe = w.engine.runner.pipeline
     qtbot.waitUntil(lambda: pipe.alpha == pytest.approx(0.4) and pipe.preserve_color, timeout=5000)
     assert w.gallery.primary == b and w.controls.smooth.currentData() == "stats"
-    qtbot.waitUntil(lambda: w.engine.runner._stabilizer is not None, timeout=5000)  # reached the engine
+    qtbot.waitUntil(lambda: w.engine.runner.settings.current.stabilize.mode == "stats", timeout=5000)  # reached it
 
 
 def test_close_while_the_model_loads_leaves_no_thread(qtbot, make_window, video):
