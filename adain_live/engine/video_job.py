@@ -31,6 +31,7 @@ from adain_live.media._averr import disk_full_error, is_disk_full
 from adain_live.media.audio import AudioCarrier
 from adain_live.media.video_reader import VideoInfo, VideoReader
 from adain_live.media.video_writer import (
+    CONSTANT_RATE_SUFFIXES,
     VIDEO_SUFFIXES,
     EncodeSettings,
     VideoEncoder,
@@ -164,7 +165,8 @@ def _run(reader: VideoReader, tmp: Path, output: Path, pipe: BatchStylizer, sett
     try:
         check_container(out, output, settings)
         video = VideoEncoder(out, width=info.width, height=info.height, time_base=info.time_base,
-                             rate=info.average_rate, settings=settings)
+                             rate=info.average_rate, settings=settings,
+                             constant_rate=output.suffix.lower() in CONSTANT_RATE_SUFFIXES)
         audio = AudioCarrier(out, reader.audio_streams)
         encoder = EncodeStage(out, video, audio, output, _total_frames(info), on_progress)
         started = time.perf_counter()

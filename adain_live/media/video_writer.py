@@ -27,6 +27,8 @@ CODECS: dict[str, tuple[str, str, int, dict[str, str]]] = {
 _FAMILY = {"h264": "h264", "h265": "hevc", "vp9": "vp9", "nvenc": "h264"}
 #: output extensions we know how to mux video into
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi")
+#: output extensions whose containers keep no per-frame timestamps (frames are written at one constant rate)
+CONSTANT_RATE_SUFFIXES = (".avi",)
 #: encoders that accept odd picture sizes in 4:2:0 (the others need even ones)
 _ODD_OK = {"libvpx-vp9"}
 
@@ -108,7 +110,13 @@ class VideoEncoder:
 
     def __init__(self, container: Any, *, width: int, height: int, time_base: Fraction,
                  rate: Fraction | None, settings: EncodeSettings,
-                 extra_options: dict[str, str] | None = None) -> None:
+                 extra_options: dict[str, str] | None = None, constant_rate: bool = False) -> None:
+        if constant_rate:
+            # Containers without timestamps (AVI) store frame numbers at one rate and cannot reorder:
+            # frames are numbered 0, 1, 2... at 1/rate, without B-frames.
+            time_base = 1 / (rate or Fraction(30))
+            extra_options = {**(extra_options or {}), "bf": "0"}
+        self.constant_rate, self._count = constant_rate, 0
         self.container, self.width, self.height, self.time_base = container, width, height, time_base
         self.enc_width, self.enc_height = encoded_size(width, height, settings)
         if settings.codec == "h265" and min(width, height) < 64:
@@ -138,6 +146,9 @@ class VideoEncoder:
     def encode(self, image: np.ndarray, pts: int, duration: int = 0) -> list[Any]:
         """Encode one RGB frame at ``pts`` (``time_base`` units); return packets ready to mux."""
         frame = av.VideoFrame.from_ndarray(self._check(image), format="rgb24")
+        if self.constant_rate:
+            pts, duration = self._count, 1
+            self._count += 1
         frame.pts, frame.time_base = pts, self.time_base
         if duration:
             self._durations[pts] = duration

@@ -189,3 +189,13 @@ def test_sigterm_is_handled_like_ctrl_c(canonical_files: tuple[Path, Path], tmp_
     assert proc.returncode == 143, err
     assert len(err.strip().splitlines()) == 1 and "SIGTERM" in err
     assert list(out_dir.iterdir()) == []
+
+
+def test_avi_output_has_the_input_rate_and_ordered_timestamps(media: dict[str, Path], tmp_path: Path) -> None:
+    src = make_test_video(tmp_path / "in.mp4", size=(64, 48), frames=12)  # 30000/1001 fps, with B-frames
+    restyle_video(src, tmp_path / "o.avi", Invert())
+    with av.open(str(tmp_path / "o.avi")) as c:
+        rate = c.streams.video[0].average_rate
+        pts = [f.pts for f in c.decode(video=0)]
+    assert rate == Fraction(30000, 1001)  # not 600 fps
+    assert len(pts) == 12 and all(b > a for a, b in zip(pts, pts[1:], strict=False))
