@@ -171,8 +171,13 @@ def crop_figure(clip: list[np.ndarray], results: dict[str, list[np.ndarray]], pa
 
     h, w = clip[0].shape[:2]
     ch, cw = h // 2, w // 3
-    y, x = h // 4, w // 3
     fwd = FlowEstimator("medium")(clip[t], clip[t + 1])
+    # Show where per-frame stylization flickers most: the window with the largest motion-compensated change.
+    change = np.abs(results["off"][t].astype(np.float32) - warp(results["off"][t + 1], fwd)).mean(axis=-1)
+    box = cv2.boxFilter(change[h // 8: -h // 8, w // 8: -w // 8], -1, (cw, ch), normalize=True)
+    cy, cx = np.unravel_index(int(np.argmax(box)), box.shape)
+    y = int(np.clip(cy + h // 8 - ch // 2, 0, h - ch))
+    x = int(np.clip(cx + w // 8 - cw // 2, 0, w - cw))
     tiles = []
     for mode in ("off", "stats", "flow"):
         a, b = results[mode][t], results[mode][t + 1]
@@ -197,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--height", type=int, default=180)
     p.add_argument("--timing-frames", type=int, default=4, help="timed frames at 640x360 (0 = skip)")
     p.add_argument("--no-sweep", dest="sweep", action="store_false")
+    p.add_argument("--only", default="", help="only the clips whose name contains this text")
     p.add_argument("--markdown", type=Path)
     p.add_argument("--crop", type=Path, help="write the side-by-side crop figure here (JPEG)")
     p.add_argument("--device", default="cpu")
@@ -210,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     style, _ = read_image(DATA / "eval" / "style" / STYLE)
     pipe.set_style(pipe.style_stats(style, 256))
     defaults = StabilizeSettings()
-    clips = make_clips(args.frames, (args.width, args.height))
+    clips = {k: v for k, v in make_clips(args.frames, (args.width, args.height)).items() if args.only in k}
     results: dict[str, dict[str, list[np.ndarray]]] = {}
     lines = [f"`python {' '.join(sys.argv)}` — model {args.model or 'default'}, style {STYLE}, "
              f"{args.frames} frames at {args.width}x{args.height}, {device} fp32, {args.threads} thread(s), "
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.crop is not None:
         name = next(n for n in clips if n.startswith("noisy pan"))
         crop_figure(clips[name], results[name], args.crop, t=args.frames // 2)
-    if args.sweep:
+    if args.sweep and any(n.startswith("clean pan") for n in clips) and any(n.startswith("noisy pan") for n in clips):
         lines += ["", *sweep(pipe, clips, defaults, results)]
     if args.timing_frames:
         lines += ["", *timing(pipe, defaults, args.timing_frames)]

@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def add_temporal_args(p: argparse.ArgumentParser) -> None:
-    """--stabilize / --stabilize-blend / --flicker."""
+    """--stabilize / --stabilize-blend / --stabilize-momentum / --flicker."""
     d = StabilizeSettings()
     g = p.add_argument_group("temporal stability")
     g.add_argument("--stabilize", choices=MODES, default="off",
@@ -54,6 +54,9 @@ def add_temporal_args(p: argparse.ArgumentParser) -> None:
                         "with the motion-compensated previous frame (default off)")
     g.add_argument("--stabilize-blend", type=float, default=d.blend, metavar="W",
                    help=f"flow: weight of the previous frame where the motion is reliable, 0-0.95 (default {d.blend})")
+    g.add_argument("--stabilize-momentum", type=float, default=d.momentum, metavar="M",
+                   help=f"stats/flow: weight of the past in the average of the content statistics, 0-0.99 "
+                        f"(default {d.momentum})")
     g.add_argument("--flicker", action="store_true",
                    help="measure the output's flicker (warping error, see 'adain-live flicker') after each file")
 
@@ -61,7 +64,7 @@ def add_temporal_args(p: argparse.ArgumentParser) -> None:
 def stabilize_settings(args: argparse.Namespace) -> StabilizeSettings:
     """Validated :class:`StabilizeSettings` from --stabilize / --stabilize-blend."""
     try:
-        return StabilizeSettings(mode=args.stabilize, blend=args.stabilize_blend)
+        return StabilizeSettings(mode=args.stabilize, blend=args.stabilize_blend, momentum=args.stabilize_momentum)
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
