@@ -13,7 +13,7 @@ import torch
 from adain_live.core import AdaINModel
 from adain_live.engine.live.runner import LiveRunner
 from adain_live.engine.pipeline import StylePipeline
-from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings
+from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings, pipeline_flicker
 from adain_live.engine.temporal_stats import StatsSmoother
 from adain_live.engine.video_job import restyle_video
 from adain_live.media.flow import sharpness, warping_error
@@ -207,3 +207,9 @@ def test_stats_mode_with_a_mask(pipe: StylePipeline, pan: list[np.ndarray]) -> N
         stab.close()
     finally:
         pipe.set_mask(None)
+
+
+def test_pipeline_flicker_for_benchmarks(pipe: StylePipeline) -> None:
+    result = pipeline_flicker(pipe, 64, 48, frames=4)
+    assert set(result) == {"off", "flow"} and 0 < result["flow"] < result["off"]
+    assert pipe.net.content_hook is None
