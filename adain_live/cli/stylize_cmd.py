@@ -14,6 +14,7 @@ from tqdm import tqdm
 from adain_live._fs import IMAGE_SUFFIXES, image_suffix_list, list_images
 from adain_live.assets import DEMO_CONTENT, DEMO_STYLE
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, load_styles, style_config
+from adain_live.cli.mask_args import add_mask_args, check_mask_args, install_region, mask_files
 from adain_live.core.stats import StyleStats
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.errors import UserError
@@ -30,16 +31,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "stylize", help="stylize images or folders of images",
         description="Stylize images (or every image in folders). One style gives one output per image; several "
                     "-s give one output per style, or one blended output with --mix, or a foreground/background "
-                    "split with --mask (white = first style, black = second).")
+                    "split with --mask (person, background or a mask image; see --mask).")
     p.add_argument("inputs", nargs="*", type=Path, metavar="INPUT", help="image files or folders of images")
     p.add_argument("-o", "--output", type=Path,
                    help="output file (one input and one result) or folder (created if needed)")
-    p.add_argument("--mask", type=Path, help="mask image: white areas get the first style, black the second")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing output files (an input, style or mask image is never replaced)")
     p.add_argument("--demo", action="store_true",
                    help=f"stylize the bundled sample image with a bundled style (writes {DEMO_OUTPUT})")
     add_style_args(p)
+    add_mask_args(p)
     add_model_args(p)
     p.set_defaults(run=run)
 
@@ -56,21 +57,15 @@ def run(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.inputs)
     if not args.style:
         raise UserError("no style given; add -s STYLE_IMAGE (repeat for several styles), or try --demo")
-    if args.mask is not None and len(args.style) != 2:
-        raise UserError("--mask needs exactly two styles: -s FOREGROUND -s BACKGROUND")
-    if args.mask is not None and cfg.mix is not None:
-        raise UserError("--mix and --mask do not go together: the mask decides where each style goes; drop one")
+    check_mask_args(args)
     blended = cfg.mix is not None or args.mask is not None or len(args.style) == 1
     style_names = ["mix" if cfg.mix else Path(args.style[0]).stem] if blended else [s.stem for s in args.style]
     jobs = plan_outputs(inputs, style_names, args.output)
-    protected = [*inputs, *args.style, *([args.mask] if args.mask is not None else [])]
+    protected = [*inputs, *args.style, *mask_files(args)]
     check_outputs([dst for _, _, dst in jobs], protected, overwrite)
     pipe = build_pipeline(args, cfg, output_size="processing")
     stats = load_styles(pipe, list(args.style), cfg.style_size)
-    if args.mask is not None:
-        mask, _ = read_image(args.mask)
-        pipe.set_style(stats[0])
-        pipe.set_mask(mask, stats[1])
+    install_region(pipe, args, stats)
     # With a mask the pipeline's styles are fixed above; otherwise each job's style is installed as needed.
     styles = None if args.mask is not None else [stats] if blended else [[s] for s in stats]
     folder = None if len(jobs) == 1 and jobs[0][2] == args.output else args.output

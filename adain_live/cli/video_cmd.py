@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, set_styles, style_config
+from adain_live.cli.mask_args import add_mask_args, check_mask_args, install_region
 from adain_live.engine.temporal import MODES, Stabilizer, StabilizeSettings, measure_flicker
 from adain_live.engine.video_job import Progress, VideoJobResult, check_output, restyle_video
 from adain_live.errors import UserError
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_temporal_args(p)
     add_style_args(p)
+    add_mask_args(p, video=True)
     add_model_args(p)
     p.set_defaults(run=run)
 
@@ -130,17 +132,20 @@ def run(args: argparse.Namespace) -> int:
     cfg = style_config(args)
     settings = _settings(args)
     stabilize = stabilize_settings(args)
+    check_mask_args(args)
     jobs = plan_outputs(list(args.inputs), args.output, args.codec)
     check_encoder(settings)  # bad inputs, outputs and encoders fail here, before the model is loaded
     _check_all(jobs, args.overwrite)
     pipe = build_pipeline(args, cfg, output_size="input", fixed_shapes=True)
-    set_styles(pipe, args, cfg)
+    region = install_region(pipe, args, set_styles(pipe, args, cfg))
     stylizer = Stabilizer(pipe, stabilize) if stabilize.mode != "off" else pipe
     partial = 0
     for src, dst in jobs:
         if isinstance(stylizer, Stabilizer):
             stylizer.reset()  # each file is a new clip
         _make_folder(dst.parent)
+        if region is not None:
+            region.masks.reset()  # no person-mask memory across files
         result = _one(src, dst, stylizer, settings, args)
         if result.partial:
             partial += 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from adain_live.core.segmenter import VARIANTS, PersonSegmenter
+from adain_live.core.stats import StyleStats
+from adain_live.engine.accel import float_to_u8, resize, u8_to_float
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,45 @@ def composite(stylized: Tensor, content: Tensor, weight: Tensor) -> Tensor:
         return (out + 0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
     c = content.float()
     return (c + weight.float() * (stylized.float() - c)).to(stylized.dtype)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region setting of a pipeline: what is styled, the mask source and (two styles) the background's code."""
+
+    name: str
+    masks: MaskSource
+    background: StyleStats | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", check_region(self.name))
+        if self.name == "everything":
+            raise ValueError("'everything' needs no Region (remove the region instead)")
+        if (self.name == "person+background") != (self.background is not None):
+            raise ValueError("person+background takes a background style; person or background take none")
+
+    def to(self, device: torch.device) -> Region:
+        """The same setting with the background's code on ``device`` and the mask source's history cleared."""
+        self.masks.reset()
+        bg = self.background.to(device) if self.background is not None else None
+        return Region(self.name, self.masks, bg)
+
+
+def apply_region(region: Region, u8: Tensor, proc: tuple[int, int], out: tuple[int, int], dtype: torch.dtype,
+                 stylize_u8: Callable[[Tensor], Tensor], stylize_masked: Callable[[Tensor, Tensor], Tensor]
+                 ) -> Tensor:
+    """Stylize a uint8 NHWC batch (on the device) in ``region``; uint8 NHWC at ``out`` comes back.
+
+    ``stylize_u8`` is the pipeline's ordinary frame function (uint8 in, uint8 at ``out``); ``stylize_masked``
+    takes the content at ``proc`` and a mask there and runs the model's two-style mask path.
+    """
+    x = u8_to_float(u8, torch.float32)
+    if region.name == "person+background":
+        mask = region.masks(x, proc)
+        return float_to_u8(resize(stylize_masked(resize(x, proc).to(dtype), mask), out))
+    mask = region.masks(x, out)
+    content = u8 if tuple(u8.shape[1:3]) == tuple(out) else float_to_u8(resize(x, out))
+    return composite(stylize_u8(u8), content, region_weight(mask, region.name))
 
 
 def bundled_masker(device: torch.device, settings: MaskSettings | None = None) -> PersonMasker:

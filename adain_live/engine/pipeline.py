@@ -41,6 +41,7 @@ from adain_live.engine.accel import (
     u8_to_float,
 )
 from adain_live.engine.fastpaths import PathStatus, fast_path_name, resolve_compile
+from adain_live.engine.mask import Region, apply_region
 from adain_live.errors import DeviceMemoryError, UserError
 
 __all__ = ["FrameTiming", "StylePipeline", "enable_fast_backends", "pick_dtype", "processing_size",
@@ -184,6 +185,7 @@ class StylePipeline:
         self._style_version = 0
         self._mask: Tensor | None = None
         self._background: StyleStats | None = None
+        self._region: Region | None = None
         self._params = _Params(device, feature_channels(self.net))
         self._synced: tuple[int, float] = (-1, -1.0)
         self.compile_mode = resolve_compile(compile, device)
@@ -228,6 +230,7 @@ class StylePipeline:
 
         ``mask`` is (H, W), uint8 0–255 or float 0–1; ``None`` removes it. It is resized to each frame.
         """
+        self._region = None
         if mask is None:
             self._mask, self._background = None, None
             return
@@ -248,6 +251,12 @@ class StylePipeline:
         (no compiled function or CUDA graph built in the background calls it out of turn).
         """
         self.model.content_hook = self.net.content_hook = hook
+
+    def set_region(self, region: Region | None) -> None:
+        """Style only part of each frame (see :mod:`.mask`; None: all of it); replaces a :meth:`set_mask` mask."""
+        self._region = region.to(self.device) if region is not None else None
+        if region is not None:
+            self._mask, self._background = None, None
 
     # --- per-frame work --------------------------------------------------------------------------------
     def __call__(self, frame: np.ndarray) -> np.ndarray:
@@ -343,6 +352,8 @@ class StylePipeline:
         tiled = self._plans.get(plan)
         if tiled is None:  # decided once per size: no memory query (a driver call) per frame
             tiled = self._plans[plan] = self._check_memory(*key.proc, batch=key.shape[0])
+        if self._region is not None:
+            return Ticket(start, "region", result=self._region_frames(arr, key, tiled))
         if self._mask is not None or tiled:
             path = "masked" if self._mask is not None else "tiled"
             return Ticket(start, path, result=self._slow_path(arr, key, tiled))
@@ -390,6 +401,26 @@ class StylePipeline:
             out = stylize_tiled(self.net, content, p.mean, p.std, p.alpha, self._tile_size(),
                                 self.preserve_color)
         return to_uint8(resize(out, key.out))
+
+    @torch.inference_mode()
+    def _region_frames(self, arr: np.ndarray, key: FrameKey, tiled: bool) -> np.ndarray:
+        """Frames with a region: segmenter and style network on this device, in this call, then composited."""
+        assert self._region is not None and self._style is not None
+        style, region = self._style, self._region
+        self._sync_params()
+        fast = bool(self.compile_mode or self.cuda_graphs) and self.net.content_hook is None and not tiled
+        runner = self._runners.get(key) if fast else None
+        run = runner or self._eager(key)
+        if tiled:
+            def run(_: Tensor) -> Tensor:
+                return torch.from_numpy(self._slow_path(arr, key, True)).to(self.device)
+
+        def two_styles(content: Tensor, mask: Tensor) -> Tensor:
+            return self.model.stylize(content.contiguous(memory_format=self.memory_format), style, self.alpha,
+                                      mask=mask, background=region.background, preserve_color=self.preserve_color)
+
+        u8 = torch.from_numpy(arr).to(self.device)
+        return apply_region(region, u8, key.proc, key.out, self.dtype, run, two_styles).cpu().numpy()
 
     def _tile_size(self) -> int:
         return self.tile or self._auto_tile

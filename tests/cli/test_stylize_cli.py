@@ -81,8 +81,13 @@ def test_mask_and_preserve_color(tmp_path: Path, model_args: list[str]) -> None:
                str(tmp_path / "m.png"), "--size", "0", "--style-size", "64", "--preserve-color", *model_args,
                "-o", str(out)])
     assert rc == 0 and Image.open(out).size == (64, 48)
-    assert main(["stylize", str(content), "-s", str(STYLE), "--mask", str(tmp_path / "m.png"), *model_args,
-                 "-o", str(out)]) == 2
+    # One style: only the white half is styled, the black half stays the photo.
+    one = tmp_path / "one.png"
+    assert main(["stylize", str(content), "-s", str(STYLE), "--mask", str(tmp_path / "m.png"), "--size", "0",
+                 "--style-size", "64", *model_args, "-o", str(one)]) == 0
+    got = np.asarray(Image.open(one).convert("RGB")).astype(int)
+    assert np.array_equal(got[:, :31], _rgb(48, 64)[:, :31])
+    assert np.abs(got[:, 33:] - _rgb(48, 64)[:, 33:]).mean() > 5
 
 
 def _write_unusual(kind: str, path: Path) -> None:
@@ -207,3 +212,26 @@ def test_gui_without_a_display_is_one_line(monkeypatch: pytest.MonkeyPatch, caps
         monkeypatch.delenv(var, raising=False)
     assert main(["gui"]) == 2
     assert "no display" in capsys.readouterr().err
+
+
+def test_mask_person_with_the_bundled_segmenter(tmp_path: Path, model_args: list[str]) -> None:
+    photo = Path(__file__).resolve().parents[1] / "data" / "astronaut.jpg"
+    rgb = np.asarray(Image.open(photo).convert("RGB")).astype(int)
+    outs = {}
+    for region in ("person", "background"):
+        outs[region] = tmp_path / f"{region}.png"
+        assert main(["stylize", str(photo), "-s", str(STYLE), "--mask", region, "--size", "0", "--style-size", "64",
+                     *model_args, "-o", str(outs[region])]) == 0
+    person = np.asarray(Image.open(outs["person"]).convert("RGB")).astype(int)
+    background = np.asarray(Image.open(outs["background"]).convert("RGB")).astype(int)
+    assert person.shape == rgb.shape
+    face, corner = (slice(25, 33), slice(92, 100)), (slice(0, 8), slice(0, 8))
+    assert np.abs(person[corner] - rgb[corner]).mean() < 1.5 and np.abs(person[face] - rgb[face]).mean() > 5
+    assert np.abs(background[face] - rgb[face]).mean() < 1.5 and np.abs(background[corner] - rgb[corner]).mean() > 5
+
+
+@pytest.mark.parametrize("extra", [["--mask", "nosuch.png"], ["--mask", "person", "-s", "x.jpg", "-s", "y.jpg"],
+                                   ["--mask", "person", "--feather", "-1"]])
+def test_bad_mask_arguments_exit_2(tmp_path: Path, model_args: list[str], extra: list[str]) -> None:
+    assert main(["stylize", str(DEMO_CONTENT), "-s", str(STYLE), *extra, *model_args,
+                 "-o", str(tmp_path / "o.png")]) == 2
