@@ -5,7 +5,11 @@ Usage (the issue's figure: CPU, one thread, 640×360 frames at their native size
     OMP_NUM_THREADS=1 python benchmarks/bench_mask.py --width 640 --height 360 --frames 12 --device cpu
 
 Runs the same frames through one pipeline with and without ``--mask person`` (interleaved rounds, median per
-frame), and the segmenter alone. ``--model`` picks a registry model (default: the registry's default); the
+frame), and the segmenter alone. ``--clip VIDEO`` instead measures how much the person mask changes from frame to
+frame (mean absolute change, whole frame and edge band) for a few smoothing values::
+
+    python benchmarks/bench_mask.py --clip ../shared/data/video/carphone.mp4
+ ``--model`` picks a registry model (default: the registry's default); the
 speed does not depend on the style image.
 """
 
@@ -32,6 +36,25 @@ def _per_frame_ms(pipe: StylePipeline, frames: list[np.ndarray]) -> float:
     return (time.perf_counter() - t0) * 1000 / len(frames)
 
 
+def edge_change(clip: str, smoothing: float, feather: float) -> tuple[float, float]:
+    """Mean |m_t - m_(t-1)| of the person mask over a clip: over the whole frame, and where 0.05 < m < 0.95."""
+    from adain_live.media.video_reader import VideoReader
+
+    masker = bundled_masker(torch.device("cpu"), MaskSettings(smoothing=smoothing, feather=feather))
+    prev, whole, edge = None, [], []
+    with VideoReader(clip) as reader:
+        for frame in reader.frames():
+            x = torch.from_numpy(frame.image.copy()).permute(2, 0, 1)[None].float() / 255
+            m = masker(x, tuple(frame.image.shape[:2]))[0, 0]
+            if prev is not None:
+                d = (m - prev).abs()
+                band = ((m > 0.05) & (m < 0.95)) | ((prev > 0.05) & (prev < 0.95))
+                whole.append(float(d.mean()))
+                edge.append(float(d[band].mean()) if bool(band.any()) else 0.0)
+            prev = m
+    return statistics.mean(whole), statistics.mean(edge)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=640)
@@ -42,8 +65,15 @@ def main() -> None:
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--model", default=None)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clip", help="measure the mask's frame-to-frame change on this video instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.clip:
+        for smoothing in (0.0, 0.5, 0.8):
+            whole, edge = edge_change(args.clip, smoothing, 1.0)
+            print(f"smoothing {smoothing:.1f}, feather 1.0: mean |m_t - m_t-1| = {whole:.4f} (frame), "
+                  f"{edge:.4f} (edge band)")
+        return
     device = resolve_device(args.device)
     dtype = pick_dtype(device, args.precision)
     model = weights.load_model(args.model)
