@@ -20,6 +20,7 @@ import numpy as np
 from adain_live.engine.live.fader import StyleFader
 from adain_live.engine.live.governor import SizeGovernor
 from adain_live.engine.live.meter import LatestSlot
+from adain_live.engine.live.regions import RegionSync
 from adain_live.engine.live.settings import LiveSettings, SettingsBox
 from adain_live.engine.live.types import Captured, LiveResult, one_line
 from adain_live.engine.temporal import Stabilizer, StabilizeSettings
@@ -59,6 +60,7 @@ class InferenceLoop:
         self._frames, self._publish, self._on_error = frames, publish, on_error
         self._stabilizer: Stabilizer | None = None
         self._stabilize = StabilizeSettings()
+        self.regions = RegionSync()
         self._last_failure: tuple[str, float] = ("", 0.0)
         self._stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -124,6 +126,7 @@ class InferenceLoop:
         if self._stabilizer is not None and s.paused:
             self._stabilizer.reset()  # a re-render of the held frame must not blend with its previous look
         try:
+            self.regions.apply(pipe, s.region)
             out = (self._stabilizer or pipe)(image)
         except Exception as exc:  # noqa: BLE001 - OOM falls back; anything else is reported once
             smaller = self.governor.react(exc, s.size, min(image.shape[:2]))

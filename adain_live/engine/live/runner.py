@@ -126,6 +126,16 @@ class LiveRunner:
         """Flip frames left–right before stylizing (a camera then behaves like a mirror)."""
         self.settings.update(mirror=on)
 
+    def set_region(self, region: str, background: StyleStats | None = None) -> None:
+        """Style everything, the person, the background, or both (``background``: the background's style).
+
+        ``person+background`` without a background style styles the person only; ValueError for an unknown
+        region.
+        """
+        if background is not None:
+            self.inference.regions.background = background.to("cpu")
+        self.settings.update(region=region)
+
     def set_stabilize(self, settings: StabilizeSettings | str) -> None:
         """Temporal stabilisation of the output: a mode (off, stats, flow) or full settings (engine.temporal)."""
         self.settings.update(stabilize=StabilizeSettings(mode=settings) if isinstance(settings, str) else settings)

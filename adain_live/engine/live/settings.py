@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adain_live.engine.config import check_alpha, check_size
+from adain_live.engine.mask import check_region
 from adain_live.engine.temporal import StabilizeSettings
 
 
@@ -32,6 +33,8 @@ class LiveSettings:
     mirror: bool = False
     #: Temporal stabilisation (mode ``off`` = none).
     stabilize: StabilizeSettings = dataclasses.field(default_factory=StabilizeSettings)
+    #: What gets the style: everything, person, background or person+background (engine.mask.REGIONS).
+    region: str = "everything"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", check_alpha(self.alpha))
@@ -39,6 +42,7 @@ class LiveSettings:
         object.__setattr__(self, "preserve_color", bool(self.preserve_color))
         object.__setattr__(self, "paused", bool(self.paused))
         object.__setattr__(self, "mirror", bool(self.mirror))
+        object.__setattr__(self, "region", check_region(self.region))
 
 
 class SettingsBox:
