@@ -34,7 +34,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
         raise WeightsError(f"weights file not found: {p}; check the path or run `adain-live weights list`")
     if p.stat().st_size == 0:
         raise WeightsError(f"weights file {p} is empty; download or export it again")
-    state: object = _read_safetensors(p) if p.suffix == ".safetensors" else _read_torch(p)
+    state: object = _read_safetensors(p) if p.suffix == ".safetensors" or _is_safetensors(p) else _read_torch(p)
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(
@@ -42,6 +42,20 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
     ):
         raise WeightsError(f"{p} is not a state dict of tensors; pass a vgg_normalised/decoder weights file")
     return dict(state)
+
+
+def _is_safetensors(p: Path) -> bool:
+    """True when the content is safetensors (8-byte header length, then a JSON header), whatever the suffix.
+
+    ``weights import`` stores a decoder under the registry's file name (``decoder.pth``) whichever format it
+    came in, so the format is told by the bytes, not the name.
+    """
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{" and 2 <= int.from_bytes(head[:8], "little") < p.stat().st_size
 
 
 def _read_torch(p: Path) -> object:

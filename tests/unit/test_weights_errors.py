@@ -59,3 +59,15 @@ def test_unusable_cache_folder_is_one_line(tmp_path: Path, canonical_files: tupl
     assert "ADAIN_LIVE_HOME" in _one_error(capsys)
     assert main(["weights", "download", "adain-vgg19", "--mirror", "http://127.0.0.1:9"]) == 2
     assert "ADAIN_LIVE_HOME" in _one_error(capsys)
+
+
+def test_imported_safetensors_decoder_stays_loadable(tmp_path: Path) -> None:
+    from adain_live import weights
+    from adain_live.core.checkpoint import load_decoder, save_safetensors
+    from adain_live.core.vgg import build_decoder
+
+    src = save_safetensors(build_decoder().state_dict(), tmp_path / "dec.safetensors", dtype=torch.float16)
+    assert main(["-q", "weights", "import", str(src)]) == 0
+    installed = weights.paths(weights.CANONICAL)["decoder"]  # named decoder.pth whatever it came as
+    assert installed.name == "decoder.pth"
+    load_decoder(installed)
