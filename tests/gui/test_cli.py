@@ -27,3 +27,12 @@ def test_cli_does_not_import_qt():
     code = "import sys, adain_live.cli as c; c.build_parser(); print('PyQt6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_record_needs_an_mp4_in_an_existing_folder(capsys, tmp_path):
+    assert gui_main(["--record", str(tmp_path / "out.avi")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--record" in err[0] and ".mp4" in err[0]
+    assert gui_main(["--record", str(tmp_path / "missing" / "out.mp4")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0]
