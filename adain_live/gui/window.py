@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         """Show a one-line error in the status bar (the app keeps running)."""
         log.warning("%s", message)
         self._error_shown = time.monotonic()
-        self.statusBar().setStyleSheet("color: #b00020")
+        self.statusBar().setStyleSheet("QStatusBar { color: #b00020 }")  # the message only, not the notes
         self.statusBar().showMessage(message, 15000)
 
     def _setup_failed(self, message: str) -> None:

@@ -94,3 +94,24 @@ def test_real_file_is_constant_rate_at_the_source_size(tmp_path):
         rate, size = vs.average_rate, (vs.codec_context.width, vs.codec_context.height)
     assert size == (160, 90) and rate == Fraction(30000, 1001)
     assert len({b - a for a, b in zip(pts, pts[1:], strict=False)}) == 1 and len(pts) == job.frames >= 15
+
+
+def test_close_waits_for_a_slow_encoder_that_makes_progress(tmp_path):
+    import time
+
+    class SlowWriter(Writer):
+        def write(self, image, t):
+            time.sleep(0.03)
+            super().write(image, t)
+
+    writers: list[Writer] = []
+
+    def factory(path, size, fps, audio_from, audio_start, constant_rate=False):
+        writers.append(SlowWriter(size, constant_rate))
+        return writers[-1]
+
+    job = RecordingJob(tmp_path / "r.mp4", factory, fps=Fraction(25))
+    job.offer(result(10.0))
+    job.offer(result(11.0))
+    job.close(timeout=0.5, at=12.0)  # 51 frames of 30 ms: longer than the timeout, but never idle that long
+    assert job.error is None and len(writers[0].frames) == job.frames == 51 and writers[0].closed

@@ -193,10 +193,19 @@ class RecordingJob:
         """Write what is queued, finish the file and join the thread.
 
         ``at`` is the stop time on the capture clock (default: now); a constant-rate file lasts until then.
+        A writer that is behind (a slow encoder on a busy CPU) is waited for as long as it makes progress;
+        ``timeout`` is how long it may go without writing a frame before the file is given up as unfinished.
         """
         self.stopped_at = time.perf_counter() if at is None else at
         self._queue.put(None)
-        self.thread.join(timeout)
+        last, idle_since = -1, time.perf_counter()
+        while self.thread.is_alive() and time.perf_counter() - idle_since < timeout:
+            self.thread.join(0.5)
+            if self.frames != last:
+                last, idle_since = self.frames, time.perf_counter()
+        if self.thread.is_alive() and self.error is None:
+            self.error = f"the encoder stopped writing for {timeout:.0f} s; the file may end early"
+            self._on_error(f"recording {self.path.name}: {self.error}")
         if self.dropped:
             log.warning("recording %s dropped %d frames (the encoder was too slow)", self.path, self.dropped)
         if self.error is None and self.frames == 0:
