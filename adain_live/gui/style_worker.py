@@ -110,6 +110,7 @@ class StyleWorker(QObject):
             return
         weights = [1.0 - mix, mix] if secondary else None
         self.engine.runner.set_style(stats, weights, fade=fade)
+        self.engine.runner.set_region_background(stats[1] if secondary else None)
         self.styleApplied.emit(primary, secondary)
 
     def _stats(self, path: str):  # noqa: ANN202 - StyleStats

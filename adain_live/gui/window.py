@@ -16,6 +16,7 @@ from adain_live.gui.gallery_dock import GalleryDock, style_name
 from adain_live.gui.options import AppOptions
 from adain_live.gui.presets import PresetBar, Presets, PresetStore
 from adain_live.gui.recording import OutputFiles
+from adain_live.gui.region_control import install_region_control
 from adain_live.gui.settings import Settings
 from adain_live.gui.style_worker import StyleWorker
 from adain_live.gui.view import LiveView
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self._source_spec = ""
         self._make_workers()
         self._connect()
+        install_region_control(self)
         self._shortcuts()
         for t in self.threads:  # only now: a signal sent before _connect() would be lost
             t.start()

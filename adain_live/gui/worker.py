@@ -79,6 +79,7 @@ class EngineWorker(QObject):
         super().__init__()
         self.options = options
         self.runner: LiveRunner | None = None
+        self._region = "everything"
         self._frame_taken = threading.Event()
         self._frame_taken.set()
         self._vcam: virtualcam.VirtualCamSink | None = None
@@ -144,6 +145,7 @@ class EngineWorker(QObject):
                 return
             self.runner = LiveRunner(pipe, on_result=self._on_result, on_error=self.error.emit,
                                      on_status=self.status.emit, on_size=self.sizeLowered.emit).start()
+            self.runner.set_region(self._region)
         cache = o.stats_cache if o.stats_cache is not None else weights.cache_dir() / "stats"
         gallery = StyleGallery(lambda rgb: pipe.style_stats(rgb, o.style_size),
                                f"{model_identity(model)}-{dtype_name(dtype)}", cache, o.style_size)
@@ -234,6 +236,16 @@ class EngineWorker(QObject):
         """Mirror the frames."""
         if self.runner is not None:
             self.runner.set_mirror(on)
+
+    @pyqtSlot(str)
+    def setRegion(self, region: str) -> None:  # noqa: N802
+        """What gets the style: "everything", "person", "background" or "person+background" (kept for new runners)."""
+        self._region = region
+        if self.runner is not None:
+            try:
+                self.runner.set_region(region)
+            except ValueError as exc:
+                self.error.emit(str(exc))
 
     @pyqtSlot(str)
     def setSmoothing(self, mode: str) -> None:  # noqa: N802

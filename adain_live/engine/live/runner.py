@@ -136,6 +136,11 @@ class LiveRunner:
             self.inference.regions.background = background.to("cpu")
         self.settings.update(region=region)
 
+    def set_region_background(self, background: StyleStats | None) -> None:
+        """The background's style for ``person+background`` (None: only the person is styled)."""
+        self.inference.regions.background = background.to("cpu") if background is not None else None
+        self._wake()
+
     def set_stabilize(self, settings: StabilizeSettings | str) -> None:
         """Temporal stabilisation of the output: a mode (off, stats, flow) or full settings (engine.temporal)."""
         self.settings.update(stabilize=StabilizeSettings(mode=settings) if isinstance(settings, str) else settings)
