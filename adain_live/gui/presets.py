@@ -135,7 +135,7 @@ class Presets(QObject):
         w = self.window
         return Look(style=w.gallery.primary, secondary=w.gallery.secondary, mix=w.gallery.mix.value() / 100.0,
                     alpha=w.controls.alpha.value() / 100.0, preserve_color=w.controls.color.isChecked(),
-                    smoothing=str(w.controls.smooth.currentData()))
+                    mask=str(w.region_control.currentData()), smoothing=str(w.controls.smooth.currentData()))
 
     def save(self, name: str) -> None:
         """Save the current look as preset ``name``."""
@@ -160,6 +160,9 @@ class Presets(QObject):
         w.controls.color.setChecked(look.preserve_color)
         if look.smoothing is not None:
             w.set_smoothing(look.smoothing)
+        if look.mask is not None:  # the region control's choice (everything, person, background, both)
+            w.region_control.show_region(look.mask)
+            w.region_control.regionChosen.emit(str(w.region_control.currentData()))
         w.gallery.mix.setValue(round(look.mix * 100))
         w.select_style(look.style, look.secondary)
         w.show_status(f"preset: {name}")

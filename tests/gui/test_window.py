@@ -131,19 +131,26 @@ def test_preset_saved_and_recalled_by_name(qtbot, make_window, video):
     w.controls.alpha.setValue(40)
     w.controls.color.setChecked(True)
     w.set_smoothing("stats")
+    w.region_control.show_region("background")
+    w.region_control.regionChosen.emit("background")
     w.select_style(b)
     w.presets.save("calm")
     assert "calm" in [w.preset_bar.combo.itemText(i) for i in range(w.preset_bar.combo.count())]
     w.controls.alpha.setValue(100)
     w.controls.color.setChecked(False)
     w.set_smoothing("off")
+    w.region_control.show_region("everything")
+    w.region_control.regionChosen.emit("everything")
     w.select_style(a)
     with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT, check_params_cb=lambda p, _s: p == b):
         w.preset_bar.presetChosen.emit("calm")
     pipe = w.engine.runner.pipeline
     qtbot.waitUntil(lambda: pipe.alpha == pytest.approx(0.4) and pipe.preserve_color, timeout=5000)
     assert w.gallery.primary == b and w.controls.smooth.currentData() == "stats"
-    qtbot.waitUntil(lambda: w.engine.runner.settings.current.stabilize.mode == "stats", timeout=5000)  # reached it
+    assert w.region_control.currentData() == "background"
+    settings = w.engine.runner.settings
+    qtbot.waitUntil(lambda: (settings.current.stabilize.mode, settings.current.region) == ("stats", "background"),
+                    timeout=5000)  # both reached the engine
 
 
 def test_close_while_the_model_loads_leaves_no_thread(qtbot, make_window, video):
