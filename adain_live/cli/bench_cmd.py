@@ -12,12 +12,12 @@ from typing import Any
 import torch
 
 from adain_live import weights
-from adain_live.core.device import PRECISIONS, resolve_device
+from adain_live.core.device import PRECISIONS
 from adain_live.core.model import AdaINModel
 from adain_live.engine import bench
-from adain_live.engine.config import parse_sizes
+from adain_live.engine.config import RuntimeConfig, parse_sizes
 from adain_live.engine.fastpaths import resolve_compile
-from adain_live.engine.pipeline import enable_fast_backends, pick_dtype
+from adain_live.engine.session import open_runtime
 from adain_live.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,13 @@ def _config(args: argparse.Namespace, device: torch.device) -> bench.BenchConfig
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print (and optionally write) its table."""
-    device = resolve_device(args.device)
-    cfg = _config(args, device)
-    dtype = pick_dtype(device, args.precision)
-    model = AdaINModel.random(seed=0) if args.model == "random" else weights.load_model(args.model)
-    enable_fast_backends(device)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be at least 1, got {args.threads}")
+    random = args.model == "random"
+    rt = open_runtime(RuntimeConfig(model=None if random else args.model, device=args.device,
+                                    precision=args.precision, threads=args.threads),
+                      model_factory=(lambda: AdaINModel.random(seed=0)) if random else None)
+    cfg = _config(args, rt.device)
     argv = sys.argv[1:] if "bench" in sys.argv[1:] else ["bench", *sys.argv[1:]]
     command = "adain-live " + " ".join(argv)
 
@@ -90,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 except OSError as exc:
                     raise UserError(f"cannot write {path}: {exc.strerror}; choose another path") from None
 
-    report = bench.run(model, device, dtype, cfg, progress=log.info, on_update=save)
+    report = bench.run(rt.model, rt.device, rt.dtype, cfg, progress=log.info, on_update=save)
     save(report)
     print(bench.markdown_table(report), end="")
     return 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 from adain_live import weights
-from adain_live.core.device import PRECISIONS, resolve_device
+from adain_live.core.device import PRECISIONS
 from adain_live.core.stats import StyleStats
-from adain_live.engine.config import StyleConfig, parse_mix
-from adain_live.engine.pipeline import StylePipeline, enable_fast_backends, pick_dtype
+from adain_live.engine.config import RuntimeConfig, StyleConfig, parse_mix
+from adain_live.engine.pipeline import StylePipeline
+from adain_live.engine.session import open_session
 from adain_live.errors import UserError
 from adain_live.media.images import read_image
 
@@ -55,24 +57,25 @@ def style_config(args: argparse.Namespace) -> StyleConfig:
     return cfg
 
 
+def runtime_config(args: argparse.Namespace, **fields: Any) -> RuntimeConfig:
+    """The :class:`RuntimeConfig` of --model/--vgg/--decoder/--device/--precision plus ``fields``."""
+    try:
+        return RuntimeConfig(model=args.model, vgg=args.vgg, decoder=args.decoder, device=args.device,
+                             precision=args.precision, **fields)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def build_pipeline(args: argparse.Namespace, cfg: StyleConfig, output_size: str = "input",
                    fixed_shapes: bool = False) -> StylePipeline:
-    """Load the model from --model/--vgg/--decoder and place it on --device at --precision.
+    """The session's pipeline for --model/--vgg/--decoder on --device at --precision, with ``cfg``'s style.
 
     ``fixed_shapes`` (video: every frame has one size) turns on torch.compile + CUDA graphs on CUDA; for images
     of many sizes a compile per size would cost more than it saves.
     """
-    device = resolve_device(args.device)
-    dtype = pick_dtype(device, args.precision)
-    enable_fast_backends(device)
-    model = weights.load_model(args.model, args.vgg, args.decoder)
-    fast = fixed_shapes and device.type == "cuda"
-    pipe = StylePipeline(model, device, dtype, size=cfg.size, output_size=output_size, compile=fast,
-                         cuda_graphs=fast)
-    pipe.alpha = cfg.alpha
-    pipe.preserve_color = cfg.preserve_color
-    log.debug("pipeline: %s", pipe.describe())
-    return pipe
+    rc = runtime_config(args, size=cfg.size, output_size=output_size, compile=fixed_shapes,
+                        cuda_graphs=fixed_shapes)
+    return open_session(rc, cfg).pipeline
 
 
 def load_styles(pipe: StylePipeline, paths: list[Path], style_size: int) -> list[StyleStats]:

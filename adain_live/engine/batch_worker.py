@@ -92,23 +92,13 @@ class JobRunner:
 
 
 def _build_pipeline(s: BatchSettings, device_name: str) -> Any:
-    import torch
+    from adain_live.engine.config import RuntimeConfig, StyleConfig
+    from adain_live.engine.session import open_session
 
-    from adain_live import weights
-    from adain_live.core.device import resolve_device
-    from adain_live.engine.pipeline import StylePipeline, enable_fast_backends, pick_dtype
-
-    if s.threads > 0:
-        torch.set_num_threads(s.threads)
-    device = resolve_device(device_name)
-    enable_fast_backends(device)
-    model = weights.load_model(s.model, Path(s.vgg) if s.vgg else None, Path(s.decoder) if s.decoder else None)
-    fast = device.type == "cuda"
-    pipe = StylePipeline(model, device, pick_dtype(device, s.precision), size=s.size, output_size="input",
-                         compile=fast, cuda_graphs=fast)
-    pipe.alpha = s.alpha
-    pipe.preserve_color = s.preserve_color
-    return pipe
+    rc = RuntimeConfig(model=s.model, vgg=Path(s.vgg) if s.vgg else None,
+                       decoder=Path(s.decoder) if s.decoder else None, device=device_name, precision=s.precision,
+                       size=s.size, output_size="input", compile=True, threads=s.threads if s.threads > 0 else None)
+    return open_session(rc, StyleConfig(alpha=s.alpha, preserve_color=s.preserve_color, size=s.size)).pipeline
 
 
 #: The job runner of this process (local worker processes and Ray actors keep theirs for all their jobs).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 #: Largest processing size we accept for the short side (beyond this, use tiling or --size).
 MAX_SIZE = 16384
@@ -77,13 +78,44 @@ class StyleConfig:
             raise ValueError(f"--mix has {len(self.mix)} weights for {n_styles} styles; give one per style")
 
 
+#: What a pipeline's outputs are sized to: the input frame's size, or the processing size.
+OUTPUT_SIZES = ("input", "processing")
+
+
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """Where and how the network runs."""
+    """Which model runs where and how: what :func:`adain_live.engine.session.open_session` builds.
 
+    ``model`` names a registered model (None: the default); ``vgg``/``decoder`` are weight files given
+    instead. ``size`` is the processing size of the short side (0 = native; None = what suits live video on
+    the device). ``compile`` turns on torch.compile on CUDA (worth it when every frame has one size: video);
+    ``cuda_graphs`` replays each frame shape as a CUDA graph (CUDA only). ``live`` leaves a CPU core free for
+    capture, encoding and the GUI; ``threads`` sets the CPU threads instead.
+    """
+
+    model: str | None = None
+    vgg: Path | None = None
+    decoder: Path | None = None
     device: str = "auto"
     precision: str = "auto"
-    channels_last: bool = True
+    size: int | None = 512
+    output_size: str = "input"
+    compile: bool = False
+    cuda_graphs: bool = True
+    live: bool = False
+    threads: int | None = None
+    tile: int | None = None
+    max_memory_gb: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.size is not None:
+            check_size(self.size)
+        if self.output_size not in OUTPUT_SIZES:
+            raise ValueError(f"output_size must be one of {', '.join(OUTPUT_SIZES)}, got {self.output_size!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {self.threads}")
+        if self.max_memory_gb is not None and not self.max_memory_gb > 0:
+            raise ValueError(f"--max-memory-gb must be positive, got {self.max_memory_gb}")
 
 
 def parse_mix(text: str | None) -> tuple[float, ...] | None:

@@ -12,24 +12,17 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from adain_live import weights
-from adain_live.core.device import cuda_build_hint, dtype_name, mps_available, resolve_device
+from adain_live.engine.config import RuntimeConfig
 from adain_live.engine.live import virtualcam
 from adain_live.engine.live.io import CameraMode, SourceSpec, open_live_source
 from adain_live.engine.live.recording import RecordOptions
 from adain_live.engine.live.runner import LiveResult, LiveRunner
-from adain_live.engine.pipeline import (
-    StylePipeline,
-    enable_fast_backends,
-    pick_dtype,
-    recommended_size,
-    recommended_threads,
-)
+from adain_live.engine.session import device_choices, open_session
 from adain_live.errors import UserError
-from adain_live.gallery import StyleGallery, model_identity
+from adain_live.gallery import StyleGallery
 from adain_live.gui.options import AppOptions, size_label
 
 log = logging.getLogger(__name__)
@@ -127,36 +120,28 @@ class EngineWorker(QObject):
         """Load the model, build the pipeline, gallery and runner, then emit ``ready``."""
         o = self.options
         try:
-            device = resolve_device(o.device)
-            dtype = pick_dtype(device, o.precision)
-            model = o.model_factory() if o.model_factory else weights.load_model(o.model, o.vgg, o.decoder)
-            on_cpu = device.type == "cpu"
-            if on_cpu:  # leave a core for capture, encoding and the GUI (oversubscribed OpenMP crawls)
-                torch.set_num_threads(recommended_threads())
-            enable_fast_backends(device)
-            size = o.size if o.size is not None else recommended_size(device)
-            pipe = StylePipeline(model, device, dtype, size=size, output_size="processing")
-        except UserError as exc:
+            session = open_session(RuntimeConfig(model=o.model, vgg=o.vgg, decoder=o.decoder, device=o.device,
+                                                 precision=o.precision, size=o.size, output_size="processing",
+                                                 live=True), model_factory=o.model_factory)
+        except (UserError, ValueError) as exc:
             self.setupFailed.emit(f"cannot start: {exc}")
             return
+        pipe, rt, size = session.pipeline, session.runtime, session.size
         with self._lifecycle:
             if self._closing:
-                pipe.close()
+                session.close()
                 return
             self.runner = LiveRunner(pipe, on_result=self._on_result, on_error=self.error.emit,
                                      on_status=self.status.emit, on_size=self.sizeLowered.emit).start()
             self.runner.set_region(self._region)
         cache = o.stats_cache if o.stats_cache is not None else weights.cache_dir() / "stats"
-        gallery = StyleGallery(lambda rgb: pipe.style_stats(rgb, o.style_size),
-                               f"{model_identity(model)}-{dtype_name(dtype)}", cache, o.style_size)
-        desc = f"{device} · {dtype_name(dtype)}"
-        self.ready.emit(Engine(self.runner, gallery, desc, size, on_cpu))
-        if on_cpu and o.size is None:
+        gallery = StyleGallery(lambda rgb: session.style_code(rgb, o.style_size), rt.identity, cache, o.style_size)
+        self.ready.emit(Engine(self.runner, gallery, rt.description, size, rt.on_cpu))
+        if rt.on_cpu and o.size is None:
             self.status.emit(f"running on the CPU: processing at {size_label(size)} to keep it live; "
                              "a GPU allows 720p and more")
-        hint = cuda_build_hint() if on_cpu else None
-        if hint:  # a CPU-only torch next to an NVIDIA GPU (PyPI's torch on Windows): say how to use the GPU
-            self.status.emit(hint)
+        if rt.gpu_hint:  # a CPU-only torch next to an NVIDIA GPU (PyPI's torch on Windows): say how to use the GPU
+            self.status.emit(rt.gpu_hint)
         self._choices()
         ok, why = virtualcam.probe()
         self.virtualCamProbed.emit(ok, why)
@@ -184,8 +169,7 @@ class EngineWorker(QObject):
         self.setup()
 
     def _choices(self) -> None:
-        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else []) \
-            + (["mps"] if mps_available() else [])
+        devices = device_choices()
         o = self.options
         try:
             current = o.model or ("" if o.model_factory or o.vgg else weights.default_set().name)
