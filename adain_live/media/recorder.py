@@ -111,8 +111,8 @@ def finish_as_plain_mp4(path: Path) -> bool:
     """
     try:
         with atomic_write_path(path) as tmp, av.open(str(path)) as src:
-            video = src.streams.video[0]
-            options = {"movflags": "+faststart", "video_track_timescale": str(video.time_base.denominator)}
+            scale = src.streams.video[0].time_base or Fraction(1, 1000)
+            options = {"movflags": "+faststart", "video_track_timescale": str(scale.denominator)}
             with av.open(str(tmp), "w", format="mp4", options=options) as dst:
                 streams = {s.index: dst.add_stream_from_template(s) for s in src.streams if s.type in ("video",
                                                                                                        "audio")}
