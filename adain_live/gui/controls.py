@@ -92,6 +92,8 @@ class ControlBar(QToolBar):
                                     "drag the divider in the view", self.compareToggled, self.output)
         self.side_by_side.toggled.connect(lambda on: on and self.compare.setChecked(False))
         self.compare.toggled.connect(lambda on: on and self.side_by_side.setChecked(False))
+        self.output.addSeparator()  # the top bar is full at 1280 px: smoothing sits with the output controls
+        self._add_labelled("Smooth", self.smooth, self.output)
         self._last_source = -1
 
     def _build_style_controls(self) -> None:
@@ -116,7 +118,6 @@ class ControlBar(QToolBar):
         self.smooth.setToolTip("Stabilise the output over time: Steady evens out colour/brightness pumping "
                                "(cheap); Flow also blends with the previous frame along the motion (slower)")
         self.smooth.activated.connect(lambda i: self.smoothingChosen.emit(str(self.smooth.itemData(i))))
-        self._add_labelled("Smooth", self.smooth)
 
     def _build_output_controls(self) -> None:
         # Output controls live in a second bar (the window puts it under the view, like a player's).
@@ -144,11 +145,11 @@ class ControlBar(QToolBar):
         self.vcam.toggled.connect(self.virtualCamToggled)
         self.output.addWidget(self.vcam)
 
-    def _add_labelled(self, text: str, widget: QWidget) -> None:
+    def _add_labelled(self, text: str, widget: QWidget, bar: QToolBar | None = None) -> None:
         label = QLabel(f" {text} ")
         label.setBuddy(widget)
-        self.addWidget(label)
-        self.addWidget(widget)
+        (bar or self).addWidget(label)
+        (bar or self).addWidget(widget)
 
     def _toggle(self, text: str, tip: str, signal: pyqtSignal, bar: QToolBar | None = None) -> QToolButton:
         button = QToolButton()
