@@ -285,14 +285,21 @@ def build_case(index: int, rng: random.Random, seeds: dict[str, list[Path]], wor
 
 def run_cases(cases: int, seed: int, size: int, timeout: float, mode: str, work: Path,
               log: Callable[[str], None] = print,
-              on_progress: Callable[[list[Case]], None] | None = None) -> list[Case]:
-    """Run ``cases`` fuzz cases; return them judged (``on_progress`` gets the cases so far every 25)."""
+              on_progress: Callable[[list[Case]], None] | None = None,
+              only: set[int] | None = None) -> list[Case]:
+    """Run ``cases`` fuzz cases; return them judged (``on_progress`` gets the cases so far every 25).
+
+    ``only``: run just these case numbers (the others are generated, so each case is the same as in the full
+    run with this seed, but not run): replays findings.
+    """
     seeds = make_seeds(work / "seeds", size)
     rng = random.Random(seed)
     runner = _run_forked if mode == "fork" else _run_spawned
     done: list[Case] = []
     for i in range(cases):
         case, out, validate, out_dir, env = build_case(i, rng, seeds, work / "cases", size)
+        if only is not None and i not in only:
+            continue
         t = time.monotonic()
         case.rc, case.stderr = runner(case.argv, env, work / "cases" / f"case{i:05d}", timeout)
         case.seconds = round(time.monotonic() - t, 2)
@@ -329,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="fork: from a pre-imported server (fast); spawn: a fresh interpreter per case")
     p.add_argument("--work", type=Path, help="folder for seeds and cases (default: a temporary folder)")
     p.add_argument("--json", type=Path, help="write the summary and findings here")
+    p.add_argument("--only", help="comma-separated case numbers to replay from a run with the same --seed")
     args = p.parse_args(argv)
     if args.cases < 1 or args.size < 16 or not args.timeout > 0:
         p.error("--cases >= 1, --size >= 16 and a positive --timeout")
@@ -344,12 +352,15 @@ def main(argv: list[str] | None = None) -> int:
     def save(cases: list[Case]) -> dict[str, Any]:
         report = summarize(cases)
         report.update(seconds=round(time.monotonic() - started, 1), seed=args.seed, mode=args.mode,
-                      finished=len(cases) == args.cases, command="python " + " ".join(sys.argv))
+                      finished=len(cases) == (args.cases if not args.only else len(only or ())),
+                      command="python " + " ".join(sys.argv))
         if args.json:  # also every 25 cases, so a run cut short keeps its counts
             args.json.write_text(json.dumps(report, indent=2) + "\n")
         return report
 
-    report = save(run_cases(args.cases, args.seed, args.size, args.timeout, args.mode, work, on_progress=save))
+    only = {int(x) for x in args.only.split(",") if x.strip()} if args.only else None
+    report = save(run_cases(args.cases, args.seed, args.size, args.timeout, args.mode, work, on_progress=save,
+                            only=only))
     print(f"fuzz: {report['cases']} cases in {report['seconds']:.0f} s ({args.mode}, seed {args.seed}): "
           f"{report['outcomes']}; per target {report['per_target']}")
     return 1 if report["outcomes"].get("BAD") else 0
