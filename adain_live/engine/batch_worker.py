@@ -95,10 +95,12 @@ def _build_pipeline(s: BatchSettings, device_name: str) -> Any:
     from adain_live.engine.config import RuntimeConfig, StyleConfig
     from adain_live.engine.session import open_session
 
-    rc = RuntimeConfig(model=s.model, vgg=Path(s.vgg) if s.vgg else None,
-                       decoder=Path(s.decoder) if s.decoder else None, device=device_name, precision=s.precision,
-                       size=s.size, output_size="input", compile=True, threads=s.threads if s.threads > 0 else None)
-    return open_session(rc, StyleConfig(alpha=s.alpha, preserve_color=s.preserve_color, size=s.size)).pipeline
+    cfg = RuntimeConfig(model=s.model, vgg=Path(s.vgg) if s.vgg else None,
+                        decoder=Path(s.decoder) if s.decoder else None, device=device_name,
+                        precision=s.precision, size=s.size, output_size="input", compile=True,
+                        threads=s.threads or None)
+    style = StyleConfig(alpha=s.alpha, preserve_color=s.preserve_color, size=s.size, style_size=s.style_size)
+    return open_session(cfg, style).pipeline
 
 
 #: The job runner of this process (local worker processes and Ray actors keep theirs for all their jobs).
