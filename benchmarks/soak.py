@@ -133,6 +133,13 @@ def _random_model() -> Any:
     return AdaINModel.random(seed=0)
 
 
+def _finish(runner: Any, job: Any, record: dict[str, Any]) -> None:
+    """Stop the recording and wait for its writer (``stop_recording`` waits at most 10 s for it)."""
+    runner.stop_recording()
+    job.thread.join(120)
+    record.update(written=job.frames, dropped=job.dropped, error=job.error, writer_done=not job.thread.is_alive())
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the soak and return the report."""
     out = Path(args.out or tempfile.mkdtemp(prefix="adain-soak-"))
@@ -171,13 +178,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 recordings.append({"path": str(path), "started_s": round(now, 1)})
                 next_rec += 60.0
             elif job is not None and now - rec_started >= args.record_s:
-                runner.stop_recording()
-                recordings[-1].update(written=job.frames, dropped=job.dropped, error=job.error)
+                _finish(runner, job, recordings[-1])
                 job = None
             time.sleep(0.2)
         if job is not None:
-            runner.stop_recording()
-            recordings[-1].update(written=job.frames, dropped=job.dropped, error=job.error)
+            _finish(runner, job, recordings[-1])
         samples.append((time.monotonic() - t0, rss_mib()))
     finally:
         runner.stop()
@@ -188,7 +193,11 @@ def verdict(args: argparse.Namespace, samples: list[tuple[float, float]], record
             snapshots: list[Path], events: Events, seconds: float) -> dict[str, Any]:
     """Check recordings and snapshots, compute RSS growth; the report with ``pass`` and ``problems``."""
     problems: list[str] = []
+    empty = 0
     for rec in recordings:
+        if rec.get("written") == 0 and not Path(rec["path"]).exists():
+            empty += 1  # no stylized frame arrived while it ran: the runner says so and writes no file
+            continue
         n, header, err = check_video(Path(rec["path"]))
         rec.update(decoded=n, header_frames=header, decode_error=err)
         if err or rec.get("error"):
@@ -208,7 +217,8 @@ def verdict(args: argparse.Namespace, samples: list[tuple[float, float]], record
         "results": events.results, "fps": round(events.results / seconds, 2) if seconds else 0.0,
         "rss_start_mib": round(start, 1), "rss_end_mib": round(end, 1), "rss_growth_pct": round(grew * 100, 2),
         "rss_max_mib": round(max(v for _, v in samples), 1), "warmup_s": warmup,
-        "recordings": recordings, "recorded_frames": sum(r.get("written") or 0 for r in recordings),
+        "recordings": recordings, "empty_recordings": empty,
+        "recorded_frames": sum(r.get("written") or 0 for r in recordings),
         "recording_dropped": sum(r.get("dropped") or 0 for r in recordings),
         "snapshots": len(snapshots), "bad_snapshots": len(bad_snaps),
         "errors": events.errors[:20], "error_count": len(events.errors),
@@ -251,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({report['fps']} fps), RSS {report['rss_start_mib']} → {report['rss_end_mib']} MiB "
           f"({report['rss_growth_pct']:+.2f} % after {report['warmup_s']:.0f} s warm-up, max "
           f"{report['rss_max_mib']} MiB), {len(report['recordings'])} recordings / {report['recorded_frames']} "
-          f"frames / {report['recording_dropped']} dropped, {report['snapshots']} snapshots, "
+          f"frames / {report['recording_dropped']} dropped / {report['empty_recordings']} empty, "
+          f"{report['snapshots']} snapshots, "
           f"{report['error_count']} runner errors")
     for problem in report["problems"]:
         print(f"  problem: {problem}")
