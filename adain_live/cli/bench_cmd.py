@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-quality", dest="quality", action="store_false", help="skip the PSNR agreement check")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile our pipeline per size, checked against eager on its first frame "
-                        "(default: on with CUDA, and on the CPU where a C++ compiler is installed)")
+                        "(default: on with CUDA, and on the CPU in bf16 where a C++ compiler is installed)")
     p.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false", help="CUDA: no CUDA graphs")
     p.add_argument("--tile", type=int, default=None, help="always process in tiles of this many px (0 = never)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
@@ -56,8 +56,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=run)
 
 
-def _config(args: argparse.Namespace, device: torch.device) -> bench.BenchConfig:
-    compile_ = resolve_compile("auto" if args.compile is None else args.compile, device) is not None
+def _config(args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> bench.BenchConfig:
+    compile_ = resolve_compile("auto" if args.compile is None else args.compile, device, dtype) is not None
     try:
         sizes = tuple(parse_sizes([s for s in args.sizes.split(",") if s.strip()]))
         return bench.BenchConfig(sizes=sizes, frames=args.frames, warmup=args.warmup, compile=compile_,
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     rt = open_runtime(RuntimeConfig(model=None if random else args.model, device=args.device,
                                     precision=args.precision, threads=args.threads),
                       model_factory=(lambda: AdaINModel.random(seed=0)) if random else None)
-    cfg = _config(args, rt.device)
+    cfg = _config(args, rt.device, rt.dtype)
     argv = sys.argv[1:] if "bench" in sys.argv[1:] else ["bench", *sys.argv[1:]]
     command = "adain-live " + " ".join(argv)
 

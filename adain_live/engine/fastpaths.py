@@ -259,15 +259,20 @@ class RunnerCache:
             self._pool = None
 
 
-def resolve_compile(compile: bool | str | None, device: torch.device) -> str | None:
+def resolve_compile(compile: bool | str | None, device: torch.device,
+                    dtype: torch.dtype | None = None) -> str | None:
     """The ``torch.compile`` mode to use, or None for eager.
 
-    ``"auto"`` (or None) is the policy: compile wherever :func:`~adain_live.core.device.compile_available`
-    (CUDA with Triton, the CPU with a C++ compiler); on the CPU the compiled runner is then kept only if its
-    self-check finds it faster than eager. ``True`` is
-    ``"default"``, ``False`` eager; any other string is a ``torch.compile`` mode.
+    ``"auto"`` (or None) is the policy: compile where :func:`~adain_live.core.device.compile_available` (CUDA
+    with Triton; the CPU with a C++ compiler) — on the CPU only in bf16, where it paid (MicroAST 448x256: 62 →
+    27 ms on an AVX512-BF16 core); in fp32 on an AVX2 core it did not (333 vs 341 ms CPU time per frame,
+    ``benchmarks/RESULTS.md``) and costs minutes of compiling per frame size on 2 cores. A compiled CPU runner
+    is kept only if its self-check finds it faster than eager. ``True`` is ``"default"``, ``False`` eager; any
+    other string is a ``torch.compile`` mode.
     """
     if compile is None or compile == "auto":
+        if device.type == "cpu" and dtype != torch.bfloat16:
+            return None
         return "default" if compile_available(device) else None
     if compile is True:
         return "default"

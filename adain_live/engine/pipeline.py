@@ -150,8 +150,8 @@ class StylePipeline:
         Memory format of the network (default: on; faster on CUDA and on the CPU).
     compile
         ``True`` (or a ``torch.compile`` mode) compiles the per-frame function for each frame shape in a
-        background thread; frames run eagerly until it is ready (see :meth:`warmup`). ``"auto"``: on CUDA, and
-        on the CPU where inductor has a C++ compiler (tens of seconds per shape on 2 cores). Every compiled or
+        background thread; frames run eagerly until it is ready (see :meth:`warmup`). ``"auto"``: where it
+        pays (:func:`~adain_live.engine.fastpaths.resolve_compile`: CUDA; the CPU in bf16). Every compiled or
         graphed runner is checked against eager on its first frame and dropped if it disagrees (or, on the
         CPU, is not faster); ``last_timing.path`` names the path each frame took.
     cuda_graphs
@@ -188,7 +188,7 @@ class StylePipeline:
         self._region: Region | None = None
         self._params = _Params(device, feature_channels(self.net))
         self._synced: tuple[int, float] = (-1, -1.0)
-        self.compile_mode = resolve_compile(compile, device)
+        self.compile_mode = resolve_compile(compile, device, dtype)
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
         # Each fast runner is checked against eager on its first frame; on the CPU it must also be faster.
         self._runners = RunnerCache(self._build_runner, before_evict=self._sync_device, eager=self._eager,

@@ -19,6 +19,7 @@ import torch
 from adain_live import weights
 from adain_live.core.device import cuda_build_hint, dtype_name, mps_available, resolve_device
 from adain_live.engine.config import RuntimeConfig, StyleConfig
+from adain_live.engine.live_size import largest_live_size
 from adain_live.engine.pipeline import (
     StylePipeline,
     enable_fast_backends,
@@ -110,9 +111,14 @@ class Session:
 
 def build_pipeline(runtime: Runtime, cfg: RuntimeConfig, style: StyleConfig | None = None) -> StylePipeline:
     """A :class:`StylePipeline` for ``runtime`` sized and sped up as ``cfg`` says, with ``style``'s α and colour."""
-    size = cfg.size if cfg.size is not None else recommended_size(runtime.device)
+    size = cfg.size
+    if size is None:  # live on the CPU: the largest size this machine keeps at >= 15 fps (measured, ~1 s)
+        live_cpu = cfg.live and runtime.on_cpu
+        size = largest_live_size(runtime.model, runtime.device, runtime.dtype) if live_cpu else \
+            recommended_size(runtime.device)
+    # Not on the CPU: a build takes minutes there and closing the pipeline waits for it (a short video, quitting).
     pipe = StylePipeline(runtime.model, runtime.device, runtime.dtype, size=size, output_size=cfg.output_size,
-                         compile=cfg.compile and runtime.device.type == "cuda", cuda_graphs=cfg.cuda_graphs,
+                         compile="auto" if cfg.compile and not runtime.on_cpu else False, cuda_graphs=cfg.cuda_graphs,
                          tile=cfg.tile, max_memory_gb=cfg.max_memory_gb)
     if style is not None:
         pipe.alpha, pipe.preserve_color = style.alpha, style.preserve_color

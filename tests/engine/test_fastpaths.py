@@ -180,8 +180,10 @@ def test_pipeline_names_the_path_while_building(monkeypatch: pytest.MonkeyPatch)
 def test_compile_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_compile(False, CPU) is None and resolve_compile(True, CPU) == "default"
     assert resolve_compile("max-autotune", CPU) == "max-autotune"
-    for device in (CPU, torch.device("cuda")):
-        monkeypatch.setattr(fastpaths, "compile_available", lambda d: True)
-        assert resolve_compile("auto", device) == "default" and resolve_compile(None, device) == "default"
-        monkeypatch.setattr(fastpaths, "compile_available", lambda d: False)
-        assert resolve_compile("auto", device) is None
+    cuda, bf16, fp32 = torch.device("cuda"), torch.bfloat16, torch.float32
+    monkeypatch.setattr(fastpaths, "compile_available", lambda d: True)
+    assert resolve_compile("auto", cuda, torch.float16) == "default" and resolve_compile(None, cuda) == "default"
+    assert resolve_compile("auto", CPU, bf16) == "default"
+    assert resolve_compile("auto", CPU, fp32) is None and resolve_compile("auto", CPU) is None  # did not pay
+    monkeypatch.setattr(fastpaths, "compile_available", lambda d: False)
+    assert resolve_compile("auto", cuda) is None and resolve_compile("auto", CPU, bf16) is None
