@@ -93,9 +93,12 @@ def quality(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: S
     for name, clip in clips.items():
         off = run_mode(pipe, clip, replace(defaults, mode="off"))
         stats = run_mode(pipe, clip, replace(defaults, mode="stats"))
-        blender = FlowBlender(replace(defaults, mode="flow"))
-        flow = [blender(o, s) for o, s in zip(clip, stats, strict=True)]  # == Stabilizer(flow), one pass less
-        results[name] = {"off": off, "stats": stats, "flow": flow}
+        flow_settings = replace(defaults, mode="flow")
+        # Stabilizer(flow) == the blender over the outputs with flow's statistics momentum (one pass less).
+        under = off if not flow_settings.smooths_stats else run_mode(pipe, clip, replace(flow_settings, mode="stats"))
+        blender = FlowBlender(flow_settings)
+        flow = [blender(o, s) for o, s in zip(clip, under, strict=True)]
+        results[name] = {"off": off, "stats": stats, "flow": flow, "under flow": under}
         base = (warping_error(clip, off).error, float(np.mean([sharpness(o) for o in off])))
         rows += [_row(name, m, clip, o, base) for m, o in (("off", off), ("stats", stats), ("flow", flow))]
         print(rows[-3], rows[-2], rows[-1], sep="\n", flush=True)
@@ -114,18 +117,21 @@ def sweep(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: Sta
         cells = []
         for n in (noisy, clean):
             b = FlowBlender(replace(defaults, mode="flow", blend=blend))
-            out = [b(o, s) for o, s in zip(clips[n], results[n]["stats"], strict=True)]
+            out = [b(o, s) for o, s in zip(clips[n], results[n]["under flow"], strict=True)]
             cells.append((warping_error(clips[n], out).error / base[n][0],
                           float(np.mean([sharpness(o) for o in out])) / base[n][1]))
         rows.append(f"| flow blend {blend} | {cells[0][0]:.2f}x | {cells[1][0]:.2f}x | {cells[1][1]:.3f} |")
         print(rows[-1], flush=True)
-    for n in (noisy, clean):  # the same blending over per-frame statistics: does the stats part help?
+    alt = 0.8 if not replace(defaults, mode="flow").smooths_stats else 0.0  # the other choice for flow
+    for n in (noisy, clean):  # the same blending over differently smoothed statistics: does that part help?
         b = FlowBlender(replace(defaults, mode="flow"))
-        out = [b(o, s) for o, s in zip(clips[n], results[n]["off"], strict=True)]
-        results[n]["flow without stats"] = out
-    cells = [warping_error(clips[n], results[n]["flow without stats"]).error / base[n][0] for n in (noisy, clean)]
-    sharp = float(np.mean([sharpness(o) for o in results[clean]["flow without stats"]])) / base[clean][1]
-    rows.append(f"| flow blend {defaults.blend} without stats | {cells[0]:.2f}x | {cells[1]:.2f}x | {sharp:.3f} |")
+        under = results[n]["off"] if not alt else run_mode(pipe, clips[n], replace(defaults, mode="stats",
+                                                                                    momentum=alt))
+        results[n]["flow alt"] = [b(o, s) for o, s in zip(clips[n], under, strict=True)]
+    cells = [warping_error(clips[n], results[n]["flow alt"]).error / base[n][0] for n in (noisy, clean)]
+    sharp = float(np.mean([sharpness(o) for o in results[clean]["flow alt"]])) / base[clean][1]
+    rows.append(f"| flow blend {defaults.blend} + stats momentum {alt} | {cells[0]:.2f}x | {cells[1]:.2f}x "
+                f"| {sharp:.3f} |")
     print(rows[-1], flush=True)
     for momentum in (0.5, 0.8, 0.9):
         out = run_mode(pipe, clips[noisy], replace(defaults, mode="stats", momentum=momentum))

@@ -56,9 +56,9 @@ def add_temporal_args(p: argparse.ArgumentParser) -> None:
                         "with the motion-compensated previous frame (default off)")
     g.add_argument("--stabilize-blend", type=float, default=d.blend, metavar="W",
                    help=f"flow: weight of the previous frame where the motion is reliable, 0-0.95 (default {d.blend})")
-    g.add_argument("--stabilize-momentum", type=float, default=d.momentum, metavar="M",
-                   help=f"stats/flow: weight of the past in the average of the content statistics, 0-0.99 "
-                        f"(default {d.momentum})")
+    g.add_argument("--stabilize-momentum", type=float, default=None, metavar="M",
+                   help="weight of the past in the average of the content statistics, 0-0.99 (default: 0.5 for "
+                        "stats, 0 = none for flow)")
     g.add_argument("--flicker", action="store_true",
                    help="measure the output's flicker (warping error, see 'adain-live flicker') after each file")
 

@@ -113,7 +113,9 @@ class StabilizeSettings:
     blend
         ``flow``: weight of the warped previous output where the flow is consistent, in [0, 0.95].
     momentum
-        ``stats``: weight of the past in the moving average of the content statistics, in [0, 0.99].
+        Weight of the past in the moving average of the content statistics, in [0, 0.99]; None: the mode's
+        measured default, 0.5 for ``stats`` and 0 (no statistics smoothing) for ``flow`` — on our clips the
+        average made the flow mode's result worse with MicroAST (``benchmarks/RESULTS.md``).
     flow_size
         Short side (px) the flow is computed at; at least 32.
     preset
@@ -125,7 +127,7 @@ class StabilizeSettings:
 
     mode: str = "off"
     blend: float = 0.6
-    momentum: float = 0.8
+    momentum: float | None = None
     flow_size: int = 144
     preset: str = "ultrafast"
     cut: float = 0.12
@@ -135,16 +137,25 @@ class StabilizeSettings:
             raise ValueError(f"stabilize mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         for name, lo, hi in (("blend", 0.0, 0.95), ("momentum", 0.0, 0.99), ("cut", 0.0, 1.0)):
             v = getattr(self, name)
-            if not lo <= v <= hi:
+            if v is not None and not lo <= v <= hi:
                 raise ValueError(f"stabilize {name} must be in [{lo}, {hi}], got {v}")
         if self.flow_size < 32:
             raise ValueError(f"stabilize flow_size must be at least 32 px, got {self.flow_size}")
         FlowEstimator(self.preset)  # validates the preset name
 
     @property
+    def stats_momentum(self) -> float:
+        """The momentum in effect (see ``momentum``); 0 when the mode smooths no statistics."""
+        if self.mode == "off":
+            return 0.0
+        if self.momentum is not None:
+            return self.momentum
+        return 0.5 if self.mode == "stats" else 0.0
+
+    @property
     def smooths_stats(self) -> bool:
-        """Whether content statistics are smoothed (``stats`` and ``flow``)."""
-        return self.mode in ("stats", "flow")
+        """Whether content statistics are smoothed."""
+        return self.stats_momentum > 0
 
 
 def _thumb(gray: np.ndarray) -> np.ndarray:
@@ -279,6 +290,6 @@ def _attach_stats(pipeline: Any, settings: StabilizeSettings) -> Any:
     if attach is None:
         log.debug("this pipeline has no content-statistics hook; %s smooths outputs only", settings.mode)
         return None
-    smoother = StatsSmoother(settings.momentum)
+    smoother = StatsSmoother(settings.stats_momentum)
     attach(smoother)
     return smoother

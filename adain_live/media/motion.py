@@ -64,9 +64,9 @@ def motion_clip(image: np.ndarray, frames: int = 30, size: tuple[int, int] = (64
         cx = sw / 2 + pan[0] * (t - (frames - 1) / 2)
         cy = sh / 2 + pan[1] * (t - (frames - 1) / 2)
         m = np.array([[s, 0, w / 2 - s * cx], [0, s, h / 2 - s * cy]], dtype=np.float64)
-        frame = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frame = np.asarray(cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
         if exposure:
-            frame = frame * rng.uniform(1 - exposure, 1 + exposure)
+            frame = frame * np.float32(rng.uniform(1 - exposure, 1 + exposure))
         if noise:
             frame = frame + rng.normal(0.0, noise, frame.shape).astype(np.float32)
         out.append(np.clip(frame + 0.5, 0, 255).astype(np.uint8))

@@ -64,7 +64,9 @@ def test_settings_are_validated() -> None:
     for bad in ({"mode": "wobble"}, {"blend": 1.0}, {"momentum": -0.1}, {"flow_size": 8}, {"preset": "x"}):
         with pytest.raises(ValueError):
             StabilizeSettings(**bad)  # type: ignore[arg-type]
-    assert StabilizeSettings(mode="flow").smooths_stats and not StabilizeSettings().smooths_stats
+    assert StabilizeSettings(mode="stats").stats_momentum == 0.5 and not StabilizeSettings().smooths_stats
+    assert not StabilizeSettings(mode="flow").smooths_stats
+    assert StabilizeSettings(mode="flow", momentum=0.8).smooths_stats
 
 
 def test_stats_smoother_averages_and_resets_on_cuts() -> None:
@@ -200,7 +202,7 @@ def test_stats_mode_with_a_mask(pipe: StylePipeline, pan: list[np.ndarray]) -> N
     assert pipe.style is not None
     pipe.set_mask(mask, background=pipe.style_stats(pattern(32, 32, 2), style_size=32))
     try:
-        stab = Stabilizer(pipe, StabilizeSettings(mode="flow", flow_size=72))
+        stab = Stabilizer(pipe, StabilizeSettings(mode="flow", flow_size=72, momentum=0.8))
         out = stab.process_batch(np.stack(pan[:3]))
         assert out.shape == (3, *pan[0].shape)
         assert stab.stats is not None and set(stab.stats._sites) == {"relu4_1/fg", "relu4_1/bg"}
