@@ -199,8 +199,9 @@ def models() -> tuple[list[Item], str | None]:
     except UserError as exc:
         items.append(Item("default model", "none", str(exc)))
         return items, None
-    before = [ws.name for ws in weights.REGISTRY.values() if ws.name != default.name]
-    before = before[: list(weights.REGISTRY).index(default.name)]
+    # The preference order default_set walks (weights.DEFAULT_ORDER where the registry has one).
+    order = [ws.name for ws in getattr(weights, "DEFAULT_ORDER", weights.REGISTRY.values())]
+    before = order[: order.index(default.name)] if default.name in order else []
     why = "the preferred model" if not before else f"{', '.join(before)} not installed"
     items.append(Item("default model", f"{default.name} ({why})"))
     return items, default.name

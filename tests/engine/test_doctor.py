@@ -83,6 +83,8 @@ def test_doctor_cli_reports_and_exits_0(no_compile: None, capsys: pytest.Capture
     for text in ("torch ", "PyAV", "Qt", "cpu ", "torch.compile", "NVENC", "default model", "self-test",
                  "default path: eager"):
         assert text in out, text
+    (default,) = [line for line in out.splitlines() if line.startswith("default model")]
+    assert "(adain-vgg19 not installed)" in default  # the canonical pair is preferred; not in this test's cache
     eager = [line for line in out.splitlines() if line.strip().startswith("eager ")]
     assert len(eager) == 1 and " ok " in eager[0] and "ms/frame" in eager[0]
 
