@@ -143,3 +143,25 @@ def test_batching_matches_single_frames(eager16: StylePipeline, frames: np.ndarr
     out = eager16.process_batch(four)
     assert out.shape == four.shape
     assert bench.psnr(out[3], eager16(frames[0])) >= 45.0
+
+
+def test_a_wrong_graph_runner_is_dropped_on_cuda(cuda: torch.device, frames: np.ndarray,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from adain_live.engine import pipeline as pipeline_module
+    from adain_live.engine.fastpaths import NamedRunner
+
+    def wrong(net: object, params: object, key: object, *args: object, **kwargs: object) -> NamedRunner:
+        return NamedRunner(lambda u8: torch.zeros_like(u8), "cuda-graph")
+
+    monkeypatch.setattr(pipeline_module, "make_runner", wrong)
+    pipe = StylePipeline(_model(), cuda, torch.float16, compile=False, cuda_graphs=True)
+    ref = StylePipeline(_model(), cuda, torch.float16, compile=False, cuda_graphs=False)
+    for p in (pipe, ref):
+        p.set_style(_style(1))
+    pipe.warmup(H, W, wait=True)
+    out = pipe.process_batch(frames)  # through CudaIO: the check runs on the compute stream
+    assert pipe.last_timing is not None and pipe.last_timing.path == "eager (cuda-graph dropped)"
+    assert bench.psnr(out, ref.process_batch(frames)) >= 45.0
+    assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 1
+    pipe.close()
