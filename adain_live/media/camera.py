@@ -93,7 +93,7 @@ class CameraSource:
         if self._is_file():
             return
         if fourcc:  # before the size: V4L2 and DirectShow pick the sizes the format offers
-            self._cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+            self._cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*fourcc))
         for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
                             (cv2.CAP_PROP_FPS, fps)):
             if value:

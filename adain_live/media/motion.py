@@ -68,7 +68,7 @@ def motion_clip(image: np.ndarray, frames: int = 30, size: tuple[int, int] = (64
         if exposure:
             frame = frame * np.float32(rng.uniform(1 - exposure, 1 + exposure))
         if noise:
-            frame = frame + rng.normal(0.0, noise, frame.shape).astype(np.float32)
+            frame = frame + np.asarray(rng.normal(0.0, noise, frame.shape), dtype=np.float32)
         out.append(np.clip(frame + 0.5, 0, 255).astype(np.uint8))
     return out
 
