@@ -1,8 +1,10 @@
-"""Style collection: image files and folders, thumbnails, and their statistics cached in memory and on disk.
+"""Style collection: image files and folders, thumbnails, and their style codes cached in memory and on disk.
 
-Statistics are keyed by the style file's content hash, the model's identity and the style size, so a renamed
-file is still a cache hit and a different model never reuses another model's statistics. Computing them is
-the caller's ``compute`` function (the engine pipeline's ``style_stats``), run in a worker thread.
+A style code (:class:`~adain_live.core.codes.StyleCode`: AdaIN statistics, or MicroAST's statistics and
+modulation vectors) is keyed by the style file's content hash, the model's identity and the style size, so a
+renamed file is still a cache hit and a different model never reuses another model's code. Computing it is
+the caller's ``compute`` function (the engine pipeline's ``style_code``), run in a worker thread. On disk a
+code is a small safetensors file whose metadata names its family.
 """
 
 from __future__ import annotations
@@ -18,18 +20,19 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from adain_live._fs import atomic_write_path, image_suffix_list, is_image_file, list_images, sha256_file
-from adain_live.core.stats import StyleStats
+from adain_live.core.codes import StyleCode, code_from_state_dict
 from adain_live.errors import MediaError, UserError
 from adain_live.media.images import read_image
 
 log = logging.getLogger(__name__)
 
 
-#: ``compute(rgb_uint8_hwc) -> StyleStats``
-ComputeStats = Callable[[np.ndarray], StyleStats]
+#: ``compute(rgb_uint8_hwc) -> StyleCode``
+ComputeStats = Callable[[np.ndarray], StyleCode]
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class StyleGallery:
     model_id
         Identity of the model the statistics belong to (see :func:`model_identity`).
     cache_root
-        Folder of cached statistics (``weights.cache_dir() / "stats"``); None keeps them in memory only.
+        Folder of cached codes (``weights.cache_dir() / "stats"``); None keeps them in memory only.
     style_size
         Short side the style images are resized to before their statistics are taken (part of the key).
     """
@@ -108,7 +111,7 @@ class StyleGallery:
         self.cache_root, self.style_size = cache_root, style_size
         self._read = read
         self.entries: list[StyleEntry] = []
-        self._memory: dict[str, StyleStats] = {}
+        self._memory: dict[str, StyleCode] = {}
         self._lock = threading.Lock()
 
     def add(self, paths: Iterable[str | os.PathLike[str]]) -> tuple[list[StyleEntry], list[str]]:
@@ -141,13 +144,13 @@ class StyleGallery:
         """Cache key: content hash, model identity and style size."""
         return f"{entry.digest[:32]}-{self.model_id}-{self.style_size}"
 
-    def cached(self, entry: StyleEntry) -> StyleStats | None:
-        """Statistics already in memory, without computing anything."""
+    def cached(self, entry: StyleEntry) -> StyleCode | None:
+        """The code if already in memory, without computing anything."""
         with self._lock:
             return self._memory.get(self.key(entry))
 
-    def stats(self, entry: StyleEntry) -> StyleStats:
-        """Statistics of ``entry``: from memory, else disk, else computed (then cached in both)."""
+    def code(self, entry: StyleEntry) -> StyleCode:
+        """Style code of ``entry``: from memory, else disk, else computed (then cached in both)."""
         key = self.key(entry)
         hit = self.cached(entry) or self._load(key)
         if hit is None:
@@ -160,24 +163,30 @@ class StyleGallery:
     def _path(self, key: str) -> Path | None:
         return None if self.cache_root is None else self.cache_root / f"{key}.safetensors"
 
-    def _load(self, key: str) -> StyleStats | None:
+    #: The name used when codes were AdaIN statistics only; same as :meth:`code`.
+    stats = code
+
+    def _load(self, key: str) -> StyleCode | None:
         p = self._path(key)
         if p is None or not p.is_file():
             return None
         try:
-            return StyleStats.from_state_dict(load_file(str(p)))
+            with safe_open(str(p), framework="pt") as f:
+                state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not a dict
+                meta = f.metadata()
+            return code_from_state_dict(state, meta)
         except Exception as exc:  # noqa: BLE001 - a corrupt cache entry is recomputed, not fatal
             log.warning("ignoring unreadable cached statistics %s (%s)", p, exc)
             return None
 
-    def _save(self, key: str, stats: StyleStats) -> None:
+    def _save(self, key: str, code: StyleCode) -> None:
         p = self._path(key)
         if p is None:
             return
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             with atomic_write_path(p) as tmp:
-                save_file(stats.state_dict(), str(tmp))
+                save_file(code.state_dict(), str(tmp), metadata=code.metadata())
         except OSError as exc:
             log.warning("cannot cache style statistics in %s (%s); they stay in memory", p.parent, exc)
 

@@ -1,12 +1,14 @@
 """Registry of known weight sets, the cache directory, download, import and verification.
 
-Two kinds of weight sets exist:
+Three weight sets are known, of two model families (:mod:`adain_live.core.interface`):
 
-* ``adain-vgg19`` — the canonical pytorch-AdaIN pair (``vgg_normalised.pth`` + ``decoder.pth``), downloaded
-  from its GitHub release into the cache, or imported from files the user already has.
-* ``adain-live-student`` — the project's own model, bundled in ``models/`` so the tool works offline.
+* ``adain-vgg19`` (AdaIN-VGG) — the canonical pytorch-AdaIN pair (``vgg_normalised.pth`` + ``decoder.pth``),
+  downloaded from its GitHub release into the cache, or imported from files the user already has.
+* ``microast`` (MicroAST) — Wang et al., AAAI 2023 (MIT), bundled in ``models/microast/`` (1.9 MB): the
+  fast, good-looking offline default.
+* ``adain-live-student`` (AdaIN-VGG) — the project's own distilled model, bundled in ``models/``; interim.
 
-The default is the canonical pair when it is in the cache, else the bundled model.
+The default is the canonical pair when it is in the cache, else MicroAST, else the student.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import certifi
 from adain_live import paths as app_paths
 from adain_live._fs import atomic_write_path, sha256_file
 from adain_live.core.checkpoint import load_decoder, load_encoder
+from adain_live.core.interface import StyleModel
+from adain_live.core.microast import load_microast
 from adain_live.core.model import AdaINModel
 from adain_live.core.segmenter import VARIANTS as SEGMENTER_VARIANTS
 from adain_live.core.segmenter import PersonSegmenter
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 ROLES = ("encoder", "decoder")
 _RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
 STUDENT_MANIFEST = "MANIFEST.json"
+#: Manifest file name in every bundled model's folder.
+MANIFEST = "MANIFEST.json"
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,19 @@ class WeightFile:
 
 @dataclass(frozen=True)
 class WeightSet:
-    """A known weight set: name, files, licence and how to get it."""
+    """A known weight set: name, model family, files, licence and how to get it.
+
+    ``family`` is ``adain-vgg`` (roles encoder/decoder) or ``microast`` (roles content_encoder, style_encoder,
+    modulator, decoder). Bundled sets live in ``folder`` under :func:`models_dir` with a ``MANIFEST.json``.
+    """
 
     name: str
     description: str
     files: tuple[WeightFile, ...]
     licence: str
     bundled: bool = False
+    family: str = "adain-vgg"
+    folder: str = ""
 
     def file(self, role: str) -> WeightFile:
         """The file with ``role`` (encoder or decoder)."""
@@ -88,7 +100,20 @@ STUDENT = WeightSet(
     bundled=True,
 )
 
-REGISTRY: dict[str, WeightSet] = {ws.name: ws for ws in (CANONICAL, STUDENT)}
+MICROAST = WeightSet(
+    name="microast",
+    description="MicroAST (Wang et al., AAAI 2023; EndyWon/MicroAST 5a6c9050), fp32, bundled: the offline default",
+    files=tuple(WeightFile(role, f"microast-{role.replace('_', '-')}.safetensors")
+                for role in ("content_encoder", "style_encoder", "modulator", "decoder")),
+    licence="MIT (Copyright (c) 2022 Zhizhong Wang; see models/microast/LICENSE)",
+    bundled=True,
+    family="microast",
+    folder="microast",
+)
+
+REGISTRY: dict[str, WeightSet] = {ws.name: ws for ws in (MICROAST, STUDENT, CANONICAL)}
+#: Preference order of the default model: the canonical pair when installed, else the bundled sets.
+DEFAULT_ORDER = (CANONICAL, MICROAST, STUDENT)
 
 
 def cache_dir() -> Path:
@@ -111,8 +136,8 @@ def models_dir() -> Path:
 
 
 def set_dir(ws: WeightSet) -> Path:
-    """Where the files of ``ws`` live: ``models/`` for bundled sets, the cache otherwise."""
-    return models_dir() if ws.bundled else cache_dir() / "weights" / ws.name
+    """Where the files of ``ws`` live: its folder under ``models/`` for bundled sets, the cache otherwise."""
+    return models_dir() / ws.folder if ws.bundled else cache_dir() / "weights" / ws.name
 
 
 def get(name: str) -> WeightSet:
@@ -134,8 +159,15 @@ def is_available(ws: WeightSet) -> bool:
 
 
 def student_manifest() -> dict[str, object] | None:
-    """The bundled model's manifest (training facts, quality figures), or None when absent/unreadable."""
-    p = models_dir() / STUDENT_MANIFEST
+    """The student's manifest (training facts, quality figures), or None when absent/unreadable."""
+    return manifest(STUDENT)
+
+
+def manifest(ws: WeightSet) -> dict[str, object] | None:
+    """A bundled set's manifest (source, sha256 per file, measured figures), or None when absent/unreadable."""
+    if not ws.bundled:
+        return None
+    p = set_dir(ws) / MANIFEST
     try:
         data = json.loads(p.read_text())
     except (OSError, ValueError):
@@ -144,8 +176,8 @@ def student_manifest() -> dict[str, object] | None:
 
 
 def default_set() -> WeightSet:
-    """The canonical pair when cached, else the bundled model; WeightsError when neither exists."""
-    for ws in (CANONICAL, STUDENT):
+    """The canonical pair when cached, else MicroAST, else the student; WeightsError when none exists."""
+    for ws in DEFAULT_ORDER:
         if is_available(ws):
             return ws
     raise WeightsError(
@@ -156,39 +188,51 @@ def default_set() -> WeightSet:
 
 
 def load_model(name: str | None = None, vgg: str | os.PathLike[str] | None = None,
-               decoder: str | os.PathLike[str] | None = None) -> AdaINModel:
-    """Build an fp32 :class:`AdaINModel` from explicit files, a registry name, or the default set.
+               decoder: str | os.PathLike[str] | None = None) -> StyleModel:
+    """Build an fp32 model (any family) from explicit AdaIN files, a registry name, or the default set.
 
-    ``vgg`` and ``decoder`` must be given together; they override ``name``.
+    ``vgg`` and ``decoder`` (AdaIN-VGG files) must be given together; they override ``name``. The model's
+    ``name`` is the registry name (``custom`` for explicit files).
     """
     if (vgg is None) != (decoder is None):
         raise WeightsError("--vgg and --decoder go together: give both files, or neither and use --model")
     if vgg is not None and decoder is not None:
-        return AdaINModel(load_encoder(vgg), load_decoder(decoder)).eval()
+        custom = AdaINModel(load_encoder(vgg), load_decoder(decoder)).eval()
+        custom.name = "custom"
+        return custom
     ws = get(name) if name else default_set()
     if not is_available(ws):
-        how = ("it is not bundled in this copy of adain-live" if ws.bundled else
+        lost = [p.name for p in paths(ws).values() if not p.is_file()]
+        present = len(lost) < len(ws.files)
+        how = (f"{', '.join(lost)} {'is' if len(lost) == 1 else 'are'} missing; restore the folder with "
+               "`git checkout -- models/` or reinstall adain-live" if ws.bundled and present else
+               "it is not bundled in this copy of adain-live" if ws.bundled else
                f"run `adain-live weights download {ws.name}` or `adain-live weights import FILE...`")
         raise WeightsError(f"model {ws.name} is not installed ({set_dir(ws)}); {how}")
     p = paths(ws)
     log.info("loading model %s from %s", ws.name, set_dir(ws))
     if ws.bundled:
-        _check_manifest_hashes(p)
-    return AdaINModel(load_encoder(p["encoder"]), load_decoder(p["decoder"])).eval()
+        _check_manifest_hashes(ws, p)
+    model: StyleModel
+    if ws.family == "microast":
+        model = load_microast(p)
+    else:
+        model = AdaINModel(load_encoder(p["encoder"]), load_decoder(p["decoder"])).eval()
+    model.name = ws.name
+    return model
 
 
-def _check_manifest_hashes(files: dict[str, Path]) -> None:
+def _check_manifest_hashes(ws: WeightSet, files: dict[str, Path]) -> None:
     """Compare bundled files with the sha256 their manifest records (a damaged checkout or a bad merge)."""
-    manifest = student_manifest() or {}
-    listed = manifest.get("files")
+    listed = (manifest(ws) or {}).get("files")
     if not isinstance(listed, dict):
         return
     for role, path in files.items():
         entry = listed.get(role)
         expected = entry.get("sha256") if isinstance(entry, dict) else None
         if expected and sha256_file(path) != expected:
-            raise WeightsError(f"{path} does not match the sha256 in {STUDENT_MANIFEST}; the bundled model is "
-                               "damaged: restore it with `git checkout -- models/`")
+            raise WeightsError(f"{path} does not match the sha256 in {set_dir(ws) / MANIFEST}; the bundled "
+                               "model is damaged: restore it with `git checkout -- models/`")
 
 
 @dataclass(frozen=True)

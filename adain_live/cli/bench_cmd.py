@@ -13,6 +13,7 @@ import torch
 
 from adain_live import weights
 from adain_live.core.device import PRECISIONS
+from adain_live.core.microast import MicroASTModel
 from adain_live.core.model import AdaINModel
 from adain_live.engine import bench
 from adain_live.engine.config import RuntimeConfig, parse_sizes
@@ -39,8 +40,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--frames", type=int, default=30, help="timed frames per size and pipeline (default 30)")
     p.add_argument("--warmup", type=int, default=3, help="untimed frames after the first (default 3)")
     p.add_argument("--batch", type=int, default=1, help="frames per network batch in our pipeline (default 1)")
-    p.add_argument("--model", default="random", metavar="NAME|random",
-                   help=f"random weights of the real shapes (default) or one of: {', '.join(weights.REGISTRY)}")
+    p.add_argument("--model", default="random", choices=["random", "random-microast", *weights.REGISTRY],
+                   help="random AdaIN-VGG weights of the real shapes (default), random MicroAST weights, or a "
+                        "known model (the reference pipeline runs for AdaIN-VGG models only)")
     p.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report as JSON")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the table as markdown")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="skip pipeline (a)")
@@ -71,10 +73,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print (and optionally write) its table."""
     if args.threads is not None and args.threads < 1:
         raise UserError(f"--threads must be at least 1, got {args.threads}")
-    random = args.model == "random"
-    rt = open_runtime(RuntimeConfig(model=None if random else args.model, device=args.device,
+    randoms = {"random": AdaINModel.random, "random-microast": MicroASTModel.random}
+    factory = randoms.get(args.model)
+    rt = open_runtime(RuntimeConfig(model=None if factory else args.model, device=args.device,
                                     precision=args.precision, threads=args.threads),
-                      model_factory=(lambda: AdaINModel.random(seed=0)) if random else None)
+                      model_factory=(lambda: factory(0)) if factory else None)
     cfg = _config(args, rt.device, rt.dtype)
     argv = sys.argv[1:] if "bench" in sys.argv[1:] else ["bench", *sys.argv[1:]]
     command = "adain-live " + " ".join(argv)

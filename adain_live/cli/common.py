@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from adain_live import weights
+from adain_live.core.codes import StyleCode
 from adain_live.core.device import PRECISIONS
-from adain_live.core.stats import StyleStats
 from adain_live.engine.config import RuntimeConfig, StyleConfig, parse_mix
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.session import open_session
@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """--model / --vgg / --decoder / --device / --precision."""
     g = parser.add_argument_group("model and device")
-    g.add_argument("--model", choices=sorted(weights.REGISTRY), default=None,
-                   help="a known weight set (default: canonical AdaIN if installed, else the bundled model)")
+    g.add_argument("--model", choices=list(weights.REGISTRY), default=None,
+                   help="a known model (default: adain-vgg19 if installed, else the bundled microast; "
+                        "`adain-live weights list` shows each with its measured speed and quality)")
     g.add_argument("--vgg", type=Path, help="encoder weights (vgg_normalised.pth); use with --decoder")
     g.add_argument("--decoder", type=Path, help="decoder weights (decoder.pth or .safetensors); use with --vgg")
     g.add_argument("--device", default="auto", help="auto (CUDA, else Apple MPS, else CPU), cpu, cuda, cuda:N or mps")
@@ -78,19 +79,19 @@ def build_pipeline(args: argparse.Namespace, cfg: StyleConfig, output_size: str 
     return open_session(rc, cfg).pipeline
 
 
-def load_styles(pipe: StylePipeline, paths: list[Path], style_size: int) -> list[StyleStats]:
-    """Read each style image and compute its statistics once."""
+def load_styles(pipe: StylePipeline, paths: list[Path], style_size: int) -> list[StyleCode]:
+    """Read each style image and compute its style code once."""
     if not paths:
         raise UserError("no style given; add -s STYLE_IMAGE (or use --demo)")
     stats = []
     for p in paths:
         rgb, _alpha = read_image(p)
-        stats.append(pipe.style_stats(rgb, style_size))
+        stats.append(pipe.style_code(rgb, style_size))
     return stats
 
 
-def set_styles(pipe: StylePipeline, args: argparse.Namespace, cfg: StyleConfig) -> list[StyleStats]:
-    """Compute statistics of every -s STYLE and install the (mixed) style in the pipeline."""
+def set_styles(pipe: StylePipeline, args: argparse.Namespace, cfg: StyleConfig) -> list[StyleCode]:
+    """Compute the style code of every -s STYLE and install the (mixed) style in the pipeline."""
     stats = load_styles(pipe, list(args.style), cfg.style_size)
     pipe.set_style(stats, cfg.mix)
     return stats

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adain_live.core.stats import StyleStats
+from adain_live.core.codes import StyleCode
 from adain_live.engine.mask import MaskSettings, MaskSource, Region, StaticMask, bundled_masker
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.errors import UserError
@@ -58,7 +58,7 @@ def mask_files(args: argparse.Namespace) -> list[Path]:
     return [Path(args.mask)] if args.mask is not None and args.mask not in KEYWORDS else []
 
 
-def install_region(pipe: StylePipeline, args: argparse.Namespace, styles: list[StyleStats]) -> Region | None:
+def install_region(pipe: StylePipeline, args: argparse.Namespace, styles: list[StyleCode]) -> Region | None:
     """Set the pipeline's style(s) and region from --mask (None without it); reset its masks per clip."""
     if args.mask is None:
         return None

@@ -15,7 +15,7 @@ from adain_live._fs import IMAGE_SUFFIXES, image_suffix_list, list_images
 from adain_live.assets import DEMO_CONTENT, DEMO_STYLE
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, load_styles, style_config
 from adain_live.cli.mask_args import add_mask_args, check_mask_args, install_region, mask_files
-from adain_live.core.stats import StyleStats
+from adain_live.core.codes import StyleCode
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.errors import UserError
 from adain_live.media.images import read_image, write_image
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_jobs(pipe: StylePipeline, jobs: list[tuple[Path, int, Path]], styles: list[list[StyleStats]] | None,
+def _run_jobs(pipe: StylePipeline, jobs: list[tuple[Path, int, Path]], styles: list[list[StyleCode]] | None,
               mix: tuple[float, ...] | None, quiet: bool) -> int:
     failures = 0
     current = -1

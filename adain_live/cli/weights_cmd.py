@@ -47,23 +47,35 @@ def run_list(args: argparse.Namespace) -> int:
             size = f" (~{f.approx_mb:.0f} MB)" if f.approx_mb else ""
             print(f"    {f.role}: {f.filename}{size}" + (f"  <- {f.url}" if f.url else ""))
         if ws.bundled:
-            print(f"    {_student_summary()}")
+            for line in _bundled_summary(ws):
+                print(f"    {line}")
         print(f"    licence: {ws.licence}")
     if default is None:
         print("no model is available: run `adain-live weights download adain-vgg19` or `adain-live weights import`")
     return 0
 
 
-def _student_summary() -> str:
-    man = weights.student_manifest()
+def _bundled_summary(ws: weights.WeightSet) -> list[str]:
+    """Status, quality and measured speed lines from a bundled set's manifest."""
+    man = weights.manifest(ws)
     if man is None:
-        return "status: no manifest (no offline model has been trained into models/ yet)"
+        return [f"status: no manifest in {weights.set_dir(ws)}"]
+    lines = []
     parts = [f"{k}={man[k]}" for k in ("status", "iterations", "device") if k in man]
     agree = man.get("teacher_agreement")
     if isinstance(agree, dict) and "psnr_db" in agree:
-        parts.append(f"{agree['psnr_db']} dB PSNR / SSIM {agree.get('ssim')} vs its teacher")
-    note = f"\n    {man['status_note']}" if isinstance(man.get("status_note"), str) else ""
-    return "status: " + (", ".join(parts) if parts else "see models/MANIFEST.json") + note
+        parts.append(f"{agree['psnr_db']} dB PSNR / SSIM {agree.get('ssim')} vs its teacher (MicroAST)")
+    if parts:
+        lines.append("status: " + ", ".join(parts))
+    if isinstance(man.get("status_note"), str):
+        lines.append(str(man["status_note"]))
+    measured = man.get("measured")
+    if isinstance(measured, dict):
+        if isinstance(measured.get("summary"), str):
+            lines.append(f"measured: {measured['summary']}")
+        if isinstance(measured.get("command"), str):
+            lines.append(f"  (by `{measured['command']}`)")
+    return lines
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import pickle
 import pickletools
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -133,19 +133,24 @@ def _read_safetensors(p: Path) -> dict[str, Tensor]:
 
 
 def validate_state(state: Mapping[str, Tensor], expected: Mapping[str, tuple[int, ...]], what: str,
-                   path: str | os.PathLike[str]) -> None:
-    """Check names, shapes, dtypes and finiteness of ``state`` against ``expected``; raise WeightsError."""
+                   path: str | os.PathLike[str],
+                   hint: Callable[[Mapping[str, Tensor]], str] | None = None) -> None:
+    """Check names, shapes, dtypes and finiteness of ``state`` against ``expected``; raise WeightsError.
+
+    ``what`` names the part (e.g. "AdaIN decoder"); ``hint`` turns a misfit state into a suffix saying what
+    the file looks like instead (default: the AdaIN guess).
+    """
+    guess = hint or _guess_kind
     missing = sorted(set(expected) - set(state), key=_key_order)
     extra = sorted(set(state) - set(expected), key=_key_order)
     if missing or extra:
-        hint = _guess_kind(state)
         detail = f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}"
-        raise WeightsError(f"{path} does not fit the AdaIN {what} ({detail}){hint}")
+        raise WeightsError(f"{path} does not fit the {what} ({detail}){guess(state)}")
     for key, shape in expected.items():
         t = state[key]
         if tuple(t.shape) != shape:
-            raise WeightsError(f"{path} does not fit the AdaIN {what}: {key} has shape {tuple(t.shape)}, "
-                               f"expected {shape}{_guess_kind(state)}")
+            raise WeightsError(f"{path} does not fit the {what}: {key} has shape {tuple(t.shape)}, "
+                               f"expected {shape}{guess(state)}")
         if t.dtype not in _FLOAT_DTYPES:
             raise WeightsError(f"{path}: {key} has dtype {t.dtype}; weights must be floating point")
         if not torch.isfinite(t).all():
@@ -172,7 +177,7 @@ def load_encoder(path: str | os.PathLike[str]) -> nn.Sequential:
     enc_keys = conv_shapes(encoder)
     full = conv_shapes(build_vgg())
     # The canonical file holds all of VGG-19 (to relu5_4); only the first 31 modules are used.
-    validate_state(state, full if set(state) == set(full) else enc_keys, "encoder (VGG-19 to relu4_1)", path)
+    validate_state(state, full if set(state) == set(full) else enc_keys, "AdaIN encoder (VGG-19 to relu4_1)", path)
     encoder.load_state_dict({k: state[k].float() for k in enc_keys})
     assert len(encoder) == ENCODER_LENGTH
     return encoder.eval()
@@ -182,7 +187,7 @@ def load_decoder(path: str | os.PathLike[str]) -> nn.Sequential:
     """Load the AdaIN decoder (canonical ``decoder.pth`` layout or our safetensors export), as fp32."""
     state = read_state_dict(path)
     decoder = build_decoder()
-    validate_state(state, conv_shapes(decoder), "decoder", path)
+    validate_state(state, conv_shapes(decoder), "AdaIN decoder", path)
     decoder.load_state_dict({k: v.float() for k, v in state.items()})
     return decoder.eval()
 

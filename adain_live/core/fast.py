@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from adain_live.core.color import preserve_content_color
-from adain_live.core.model import MIN_SIDE, AdaINModel
+from adain_live.core.interface import FrameNet
+from adain_live.core.sizing import MIN_SIDE, enlarge, restore_size
 from adain_live.core.stats import EPS, ContentStatsHook, hooked, mean_std
 
 #: Encoder downsampling factor (three ceil-mode max-pools).
@@ -90,26 +90,27 @@ def _convert(seq: nn.Sequential, fold_first: bool) -> nn.Sequential:
     return nn.Sequential(*out)
 
 
-class FastAdaIN(nn.Module):
-    """Inference-only AdaIN network equivalent to :class:`AdaINModel` (see the module docstring)."""
+class FastAdaIN(FrameNet):
+    """Inference-only AdaIN network equivalent to :class:`AdaINModel` (see the module docstring).
+
+    Its code arguments are the style statistics ``(mean, std)``: ``net(x, mean, std, alpha, preserve_color)``.
+    """
+
+    code_len = 2
 
     def __init__(self, encoder: nn.Sequential, decoder: nn.Sequential) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.requires_grad_(False)
-        #: Optional content-statistics hook (temporal smoothing), see :data:`~adain_live.core.stats.ContentStatsHook`.
-        self.content_hook: ContentStatsHook | None = None
 
     @classmethod
-    def from_model(cls, model: AdaINModel) -> FastAdaIN:
-        """Build from a canonical model's weights (on its device and dtype)."""
-        return cls(_convert(model.encoder, fold_first=True), _convert(model.decoder, fold_first=False)).eval()
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """The compute dtype (that of the weights)."""
-        return next(self.decoder.parameters()).dtype
+    def from_model(cls, model: nn.Module) -> FastAdaIN:
+        """Build from an :class:`~adain_live.core.model.AdaINModel`'s ``encoder``/``decoder`` (its device/dtype)."""
+        encoder, decoder = model.encoder, model.decoder
+        if not isinstance(encoder, nn.Sequential) or not isinstance(decoder, nn.Sequential):
+            raise ValueError("FastAdaIN.from_model needs a model with Sequential encoder and decoder")
+        return cls(_convert(encoder, fold_first=True), _convert(decoder, fold_first=False)).eval()
 
     def encode(self, x: Tensor) -> Tensor:
         """relu4_1 features of RGB images in [0, 1]."""
@@ -125,16 +126,25 @@ class FastAdaIN(nn.Module):
 
         Returns (N, 3, H, W) in [0, 1] in the network's dtype, like :meth:`AdaINModel.stylize`.
         """
-        h, w = x.shape[-2:]
-        xin = _enlarge(x)
+        xin = enlarge(x)
         feat = self.encode(xin)
         target = _adain_blend(feat, mean, std, alpha, self.content_hook)
-        out = self.decode(target)[..., : xin.shape[-2], : xin.shape[-1]]
-        if out.shape[-2:] != x.shape[-2:]:
-            out = F.interpolate(out.float(), size=(h, w), mode="area").to(out.dtype)
+        out = restore_size(self.decode(target), xin.shape[-2:], x.shape[-2:])
         if preserve_color:
             out = preserve_content_color(out, x.to(out.dtype))
         return out.clamp(0.0, 1.0)
+
+    def code_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """(C,) mean and (C,) std, C the channels of the encoder's output (512 for relu4_1)."""
+        convs = [m for m in self.encoder.modules() if isinstance(m, nn.Conv2d)]
+        c = int(convs[-1].out_channels)
+        return ((c,), (c,))
+
+    def forward_tiled(self, x: Tensor, code: tuple[Tensor, ...], alpha: Tensor, tile: int,
+                      preserve_color: bool = False) -> Tensor:
+        """:func:`stylize_tiled` (halo tiles; the same result as ``forward`` up to rounding)."""
+        mean, std = code
+        return stylize_tiled(self, x, mean, std, alpha, tile, preserve_color)
 
 
 def _adain_blend(feat: Tensor, mean: Tensor, std: Tensor, alpha: Tensor,
@@ -145,16 +155,6 @@ def _adain_blend(feat: Tensor, mean: Tensor, std: Tensor, alpha: Tensor,
     target = (f - c_mean) / c_std * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1)
     a = alpha.float()
     return a * target + (1.0 - a) * f  # not lerp: α = 1 must give the target exactly, as the reference does
-
-
-def _enlarge(x: Tensor) -> Tensor:
-    """Upscale images with a side below MIN_SIDE (as :class:`AdaINModel` does)."""
-    h, w = x.shape[-2:]
-    if min(h, w) >= MIN_SIDE:
-        return x
-    s = MIN_SIDE / min(h, w)
-    return F.interpolate(x, size=(max(MIN_SIDE, round(h * s)), max(MIN_SIDE, round(w * s))),
-                         mode="bilinear", align_corners=False)
 
 
 def _spans(n: int, tile: int, halo: int) -> list[tuple[int, int, int, int]]:

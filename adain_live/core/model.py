@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from adain_live.core.codes import StyleCode
 from adain_live.core.color import preserve_content_color
-from adain_live.core.stats import ContentStatsHook, StyleStats, hooked, masked_mean_std, mean_std
+from adain_live.core.fast import FastAdaIN
+from adain_live.core.interface import StyleModel
+from adain_live.core.sizing import MIN_SIDE, enlarge, restore_size
+from adain_live.core.stats import StyleStats, hooked, masked_mean_std, mean_std
 from adain_live.core.vgg import ENCODER_SLICES, build_decoder, build_encoder
 
-#: Images with a side shorter than this are enlarged for the network and shrunk back afterwards: reflection
-#: padding at 1/8 resolution needs at least 2 pixels per side.
-MIN_SIDE = 16
+__all__ = ["MIN_SIDE", "AdaINModel"]
 
 
-class AdaINModel(nn.Module):
-    """Encoder (normalised VGG-19 to relu4_1) + decoder, with a style-statistics interface.
+class AdaINModel(StyleModel):
+    """The AdaIN-VGG family: encoder (normalised VGG-19 to relu4_1) + decoder.
 
+    Its style code is :class:`StyleStats` (relu4_1 mean/std, 512 + 512 floats).
+
+    Used for the canonical ``adain-vgg19`` pair (bit-faithful to pytorch-AdaIN) and ``adain-live-student``.
     Images are (N, 3, H, W) RGB in [0, 1] in any float dtype; they are cast to the model's dtype. Outputs have
     exactly the input's height and width, whatever they are (the decoder's multiple-of-8 output is cropped).
     """
+
+    family: ClassVar[str] = "adain-vgg"
+    code_type: ClassVar[type[StyleCode]] = StyleStats
+    tiles: ClassVar[bool] = True
 
     def __init__(self, encoder: nn.Sequential | None = None, decoder: nn.Sequential | None = None) -> None:
         super().__init__()
@@ -28,8 +39,6 @@ class AdaINModel(nn.Module):
         self.decoder = decoder if decoder is not None else build_decoder()
         for p in self.encoder.parameters():
             p.requires_grad_(False)
-        #: Optional content-statistics hook (temporal smoothing), see :data:`~adain_live.core.stats.ContentStatsHook`.
-        self.content_hook: ContentStatsHook | None = None
 
     @classmethod
     def random(cls, seed: int = 0) -> AdaINModel:
@@ -53,16 +62,6 @@ class AdaINModel(nn.Module):
                 last.bias.fill_(0.5)
         return model
 
-    @property
-    def dtype(self) -> torch.dtype:
-        """Dtype of the weights (the compute dtype)."""
-        return next(self.decoder.parameters()).dtype
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the weights."""
-        return next(self.decoder.parameters()).device
-
     # --- encoder ---------------------------------------------------------------------------------------
     def encode(self, image: Tensor) -> Tensor:
         """relu4_1 features of ``image`` in the model's dtype."""
@@ -81,19 +80,27 @@ class AdaINModel(nn.Module):
         """Compute a style's statistics once (fp32, on the model's device). ``style`` is (1, 3, H, W)."""
         if style.dim() != 4 or style.shape[0] != 1:
             raise ValueError(f"style_stats takes one image (1, 3, H, W), got {tuple(style.shape)}")
-        feat = self.encode(_enlarge(style))
+        feat = self.encode(enlarge(style))
         mean, std = mean_std(feat)
         return StyleStats(mean.view(-1), std.view(-1))
+
+    def encode_style(self, style: Tensor) -> StyleStats:
+        """The style code: relu4_1 mean/std of one image (1, 3, H, W), fp32 (same as :meth:`style_stats`)."""
+        return self.style_stats(style)
+
+    def frame_net(self) -> FastAdaIN:
+        """The inference-only network (:class:`FastAdaIN`, converted from these weights, same device/dtype)."""
+        return FastAdaIN.from_model(self)
 
     # --- content path ----------------------------------------------------------------------------------
     def stylize(
         self,
         content: Tensor,
-        style: StyleStats,
+        style: StyleCode,
         alpha: float = 1.0,
         *,
         mask: Tensor | None = None,
-        background: StyleStats | None = None,
+        background: StyleCode | None = None,
         preserve_color: bool = False,
     ) -> Tensor:
         """Stylize a batch of content images with cached style statistics.
@@ -121,13 +128,15 @@ class AdaINModel(nn.Module):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         h, w = content.shape[-2:]
-        x = _enlarge(content.to(self.dtype))
+        if not isinstance(style, StyleStats) or not (background is None or isinstance(background, StyleStats)):
+            raise TypeError(f"{self.family} needs StyleStats codes, got {type(style).__name__}")
+        x = enlarge(content.to(self.dtype))
         feat = self.encoder(x)
         target = self._adain_target(feat, style, mask, background)
         if alpha < 1.0:
             target = alpha * target + (1.0 - alpha) * feat.float()
         out = self.decoder(target.to(self.dtype))
-        out = _restore_size(out, x.shape[-2:], (h, w))
+        out = restore_size(out, x.shape[-2:], (h, w))
         if preserve_color:
             out = preserve_content_color(out, content.to(out.dtype))
         return out.clamp(0.0, 1.0)
@@ -151,26 +160,3 @@ class AdaINModel(nn.Module):
         fg = (f - fg_mean) / fg_std * s_std + s_mean
         bg = (f - bg_mean) / bg_std * b_std + b_mean
         return m * fg + (1.0 - m) * bg
-
-    def forward(self, content: Tensor, style: StyleStats, alpha: float = 1.0) -> Tensor:
-        """Alias of :meth:`stylize` without mask or colour preservation."""
-        return self.stylize(content, style, alpha)
-
-
-def _enlarge(image: Tensor) -> Tensor:
-    """Upscale images smaller than MIN_SIDE on a side (keeping aspect) so the network can run."""
-    h, w = image.shape[-2:]
-    if min(h, w) >= MIN_SIDE:
-        return image
-    scale = MIN_SIDE / min(h, w)
-    size = (max(MIN_SIDE, round(h * scale)), max(MIN_SIDE, round(w * scale)))
-    return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
-
-
-def _restore_size(out: Tensor, net_size: tuple[int, int] | torch.Size, size: tuple[int, int]) -> Tensor:
-    """Crop the decoder's multiple-of-8 output to the network input, then shrink back if it was enlarged."""
-    nh, nw = int(net_size[0]), int(net_size[1])
-    out = out[..., :nh, :nw]
-    if (nh, nw) != tuple(size):
-        out = F.interpolate(out.float(), size=size, mode="area").to(out.dtype)
-    return out

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
+
+from adain_live.core.codes import StyleCode, mix_codes
 
 EPS = 1e-5
 
@@ -46,11 +49,15 @@ def masked_mean_std(feat: Tensor, mask: Tensor, eps: float = EPS) -> tuple[Tenso
 
 
 @dataclass(frozen=True)
-class StyleStats:
-    """Per-channel mean and std of a style image's relu4_1 features (fp32, shape (C,)).
+class StyleStats(StyleCode):
+    """The AdaIN-VGG style code: per-channel mean and std of a style image's relu4_1 features (fp32, (C,)).
 
-    Computed once per style (:meth:`AdaINModel.style_stats`) and reused for every frame.
+    Computed once per style (:meth:`AdaINModel.encode_style`) and reused for every frame. Mixing is exact:
+    AdaIN is affine in (std, mean), so mixed statistics give the same features as mixing AdaIN outputs.
     """
+
+    family: ClassVar[str] = "adain"
+    positive: ClassVar[frozenset[str]] = frozenset({"std"})
 
     mean: Tensor
     std: Tensor
@@ -65,51 +72,20 @@ class StyleStats:
         """Number of feature channels (512 for relu4_1)."""
         return int(self.mean.shape[0])
 
-    def to(self, device: torch.device | str) -> StyleStats:
-        """Return a copy on ``device`` (kept in fp32)."""
-        return StyleStats(self.mean.to(device, torch.float32), self.std.to(device, torch.float32))
-
     def as_4d(self) -> tuple[Tensor, Tensor]:
         """Return mean and std shaped (1, C, 1, 1) for broadcasting over feature maps."""
         return self.mean.view(1, -1, 1, 1), self.std.view(1, -1, 1, 1)
 
-    def state_dict(self) -> dict[str, Tensor]:
-        """Return the tensors for saving (e.g. with safetensors)."""
-        return {"mean": self.mean.detach().cpu().contiguous(), "std": self.std.detach().cpu().contiguous()}
-
-    @classmethod
-    def from_state_dict(cls, state: dict[str, Tensor]) -> StyleStats:
-        """Rebuild from :meth:`state_dict`; raises ``ValueError`` on missing or non-finite tensors."""
-        try:
-            mean, std = state["mean"].float(), state["std"].float()
-        except KeyError as exc:
-            raise ValueError(f"style statistics lack {exc}") from None
-        if not (torch.isfinite(mean).all() and torch.isfinite(std).all()):
-            raise ValueError("style statistics contain NaN or infinity")
-        return cls(mean, std)
-
 
 def mix_stats(stats: Sequence[StyleStats], weights: Sequence[float] | None = None) -> StyleStats:
-    """Interpolate N styles by mixing their statistics with real-valued weights.
+    """Interpolate N styles by mixing their statistics with real-valued weights (:func:`mix_codes`).
 
     Weights are normalised to sum to 1 (as pytorch-AdaIN does); negative weights extrapolate. Because AdaIN is
     affine in (std, mean), ``sum_i w_i * AdaIN(x, s_i) == AdaIN'(x, sum_i w_i*std_i, sum_i w_i*mean_i)``:
     mixing statistics gives the *same* features as the paper's mixing of AdaIN outputs, at the cost of one
     AdaIN per frame instead of N. The mixed std is clamped to be positive.
     """
-    if not stats:
-        raise ValueError("mix_stats needs at least one style")
-    w = [1.0] * len(stats) if weights is None else [float(x) for x in weights]
-    if len(w) != len(stats):
-        raise ValueError(f"got {len(w)} mix weights for {len(stats)} styles; give one weight per style")
-    total = sum(w)
-    if abs(total) < 1e-8:
-        raise ValueError(f"mix weights {w} sum to 0; they must have a non-zero sum")
-    w = [x / total for x in w]
-    mean = sum(wi * s.mean.float() for wi, s in zip(w, stats, strict=True))
-    std = sum(wi * s.std.float() for wi, s in zip(w, stats, strict=True))
-    assert isinstance(mean, Tensor) and isinstance(std, Tensor)
-    return StyleStats(mean, std.clamp(min=EPS**0.5))
+    return mix_codes(stats, weights)
 
 
 def adain(content: Tensor, style_mean: Tensor, style_std: Tensor, eps: float = EPS) -> Tensor:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from adain_live.core.device import compile_available
-from adain_live.core.fast import FastAdaIN
+from adain_live.core.interface import FrameNet
 from adain_live.engine.fastpaths import (
     COMPILED,
     COMPILED_GRAPH,
@@ -48,7 +48,7 @@ from adain_live.engine.fastpaths import (
 
 __all__ = ["COMPILED", "COMPILED_GRAPH", "EAGER", "FAST_PATHS", "GRAPH", "MIN_AGREEMENT_DB", "CudaIO", "FrameKey",
            "FrameTiming", "NamedRunner", "PathStatus", "Runner", "RunnerCache", "SelfChecked", "Ticket",
-           "compile_probe", "fast_path_name", "feature_channels", "float_to_u8",
+           "compile_probe", "fast_path_name", "float_to_u8",
            "frame_forward", "free_memory", "make_runner", "psnr_u8", "resize", "resolve_compile", "u8_to_float"]
 
 log = logging.getLogger(__name__)
@@ -72,32 +72,34 @@ def resize(images: Tensor, size: tuple[int, int]) -> Tensor:
     return out.clamp(0, 1).to(images.dtype)
 
 
-def frame_forward(net: FastAdaIN, u8: Tensor, mean: Tensor, std: Tensor, alpha: Tensor, key: FrameKey,
+def frame_forward(net: FrameNet, u8: Tensor, code: tuple[Tensor, ...], alpha: Tensor, key: FrameKey,
                   memory_format: torch.memory_format) -> Tensor:
-    """Stylize a uint8 NHWC batch on its device; returns uint8 NHWC of size ``key.out``."""
+    """Stylize a uint8 NHWC batch on its device with any family's per-frame network and style-code tensors.
+
+    Returns uint8 NHWC of size ``key.out``.
+    """
     x = u8_to_float(u8, net.dtype)
     content = resize(x, key.proc).contiguous(memory_format=memory_format)
-    out = net(content, mean, std, alpha, key.preserve_color)
+    out = net(content, *code, alpha, key.preserve_color)
     return float_to_u8(resize(out, key.out))
 
 
 class _Params:
-    """Static device tensors (style mean/std, α) that every runner reads, so a CUDA graph sees updates."""
+    """Static device tensors (the style code's vectors, α) that every runner reads, so a CUDA graph sees updates."""
 
-    def __init__(self, device: torch.device, channels: int = 512) -> None:
-        self.mean = torch.zeros(channels, device=device)
-        self.std = torch.ones(channels, device=device)
+    def __init__(self, device: torch.device, code_shapes: tuple[tuple[int, ...], ...]) -> None:
+        self.code = tuple(torch.ones(shape, device=device) for shape in code_shapes)
         self.alpha = torch.ones((), device=device)
 
 
-def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: torch.memory_format,
+def make_runner(net: FrameNet, params: _Params, key: FrameKey, memory_format: torch.memory_format,
                 compile_mode: str | None, cuda_graph: bool) -> Runner:
     """Build and warm up the function for ``key``: eager or compiled, on CUDA optionally in a CUDA graph.
 
     Warm-up (where compilation happens) and capture run here, on a CUDA side stream of their own, so call
     this from a background thread and the frames in flight are not held up.
     """
-    if compile_mode is not None and not compile_available(params.mean.device):
+    if compile_mode is not None and not compile_available(params.alpha.device):
         compile_mode = None  # no Triton (Windows) or compiler: keep the CUDA graph, skip compile quietly
     if compile_mode is not None:
         # Its own copy of the weights: compiling may swap a module's parameters while it traces, and other
@@ -105,12 +107,12 @@ def make_runner(net: FastAdaIN, params: _Params, key: FrameKey, memory_format: t
         net = copy.deepcopy(net)
 
     def fn(u8: Tensor) -> Tensor:
-        return frame_forward(net, u8, params.mean, params.std, params.alpha, key, memory_format)
+        return frame_forward(net, u8, params.code, params.alpha, key, memory_format)
 
     step: Runner = fn
     if compile_mode is not None:
         step = torch.compile(fn, mode=None if compile_mode == "default" else compile_mode, dynamic=False)
-    device = params.mean.device
+    device = params.alpha.device
     static_in = torch.zeros(key.shape, dtype=torch.uint8, device=device)
     if device.type != "cuda":
         with torch.inference_mode(), _recompile_headroom():
@@ -244,12 +246,6 @@ class CudaIO:
                   "compute_ms": ev["h2d"].elapsed_time(ev["computed"]),
                   "d2h_ms": ev["computed"].elapsed_time(ev["d2h"])}
         return s.pin_out.numpy().copy(), timing
-
-
-def feature_channels(net: FastAdaIN) -> int:
-    """Channels of the encoder's output (the style statistics' length)."""
-    convs = [m for m in net.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
-    return int(convs[-1].out_channels)
 
 
 def free_memory(device: torch.device) -> int | None:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from adain_live.core.device import dtype_name
+from adain_live.core.interface import StyleModel
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import adain, mean_std
 from adain_live.engine.pipeline import StylePipeline, processing_size, to_tensor
@@ -171,7 +172,7 @@ def bench_reference(model: AdaINModel, device: torch.device, size: tuple[int, in
     return result
 
 
-def bench_ours(model: AdaINModel, device: torch.device, dtype: torch.dtype, size: tuple[int, int],
+def bench_ours(model: StyleModel, device: torch.device, dtype: torch.dtype, size: tuple[int, int],
                cfg: BenchConfig, style: np.ndarray) -> Timing:
     """Time (b) at (width, height) ``size``: first frame, fast-path build, steady state, pipelined stream."""
     w, h = size
@@ -180,7 +181,7 @@ def bench_ours(model: AdaINModel, device: torch.device, dtype: torch.dtype, size
     pipe = StylePipeline(copy.deepcopy(model), device, dtype, compile=cfg.compile, cuda_graphs=cfg.cuda_graphs,
                          tile=cfg.tile, max_memory_gb=cfg.max_memory_gb)
     try:
-        pipe.set_style(pipe.style_stats(style))
+        pipe.set_style(pipe.style_code(style))
         frames = content_frame(w, h, cfg.batch)
         first = _timed(lambda: pipe.process_batch(frames), 1)[0]  # cold: eager while the fast path builds
         build_s = pipe.warmup(h, w, cfg.batch, wait=True)
@@ -215,7 +216,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def agreement(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: BenchConfig) -> list[dict[str, object]]:
+def agreement(model: StyleModel, device: torch.device, dtype: torch.dtype, cfg: BenchConfig) -> list[dict[str, object]]:
     """PSNR of ``dtype`` against fp32 on the demo photo with each of the first bundled styles."""
     content = load_rgb(ASSETS / "demo_content.jpg", cfg.quality_size)
     # Eager: precision is what is measured here (compiled == eager is a GPU test); no compile per image shape.
@@ -225,14 +226,14 @@ def agreement(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: 
     try:
         for name, style in style_images(cfg.quality_styles, cfg.style_size):
             for p in (low, full):
-                p.set_style(p.style_stats(style))  # end to end: each precision computes its own statistics
+                p.set_style(p.style_code(style))  # end to end: each precision computes its own statistics
             out.append({"style": name, "psnr_db": round(psnr(low(content), full(content)), 2)})
     finally:
         low.close()
     return out
 
 
-def run(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: BenchConfig,
+def run(model: StyleModel, device: torch.device, dtype: torch.dtype, cfg: BenchConfig,
         progress: Callable[[str], None] = lambda _m: None,
         on_update: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run the whole benchmark; returns a JSON-ready report (also passed to ``on_update`` after each size)."""
@@ -241,13 +242,16 @@ def run(model: AdaINModel, device: torch.device, dtype: torch.dtype, cfg: BenchC
     report: dict[str, Any] = {"meta": _meta(device, dtype, cfg), "results": rows}
     for w, h in cfg.sizes:
         row: dict[str, Any] = {"size": f"{w}x{h}"}
-        if cfg.reference:
+        # The reference is pytorch-AdaIN's loop: it exists for the AdaIN-VGG family only.
+        reference = cfg.reference and isinstance(model, AdaINModel)
+        if reference:
+            assert isinstance(model, AdaINModel)
             progress(f"{w}x{h}: reference (fp32 eager, style re-encoded)")
             row["reference"] = asdict(bench_reference(model, device, (w, h), cfg, style))
         progress(f"{w}x{h}: ours ({dtype_name(dtype)})")
         ours = bench_ours(model, device, dtype, (w, h), cfg, style)
         row["ours"] = asdict(ours)
-        if cfg.reference:
+        if reference:
             row["ratio"] = ours.fps / row["reference"]["fps"]
         rows.append(row)
         if on_update is not None:

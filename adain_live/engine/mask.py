@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from adain_live.core.codes import StyleCode
 from adain_live.core.segmenter import VARIANTS, PersonSegmenter
-from adain_live.core.stats import StyleStats
 from adain_live.engine.accel import float_to_u8, resize, u8_to_float
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class Region:
 
     name: str
     masks: MaskSource
-    background: StyleStats | None = None
+    background: StyleCode | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", check_region(self.name))

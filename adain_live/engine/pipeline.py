@@ -1,10 +1,12 @@
 """The frame pipeline: uint8 RGB frames in host memory → stylized uint8 RGB frames in host memory.
 
-Per-style work happens once in :meth:`StylePipeline.set_style` (statistics computed in fp32 and cached on the
-device); the per-frame call only runs the content path under ``torch.inference_mode()``. This module is the
+Works with any model family behind :class:`~adain_live.core.interface.StyleModel`: per-style work happens once
+(:meth:`StylePipeline.style_code`, an fp32 style code; :meth:`StylePipeline.set_style` mixes and installs it on
+the device); the per-frame call only runs the family's :class:`~adain_live.core.interface.FrameNet` under
+``torch.inference_mode()``. This module is the
 one colour/dtype boundary: media hands us RGB uint8 HWC, we return RGB uint8 HWC of the same size.
 
-Speed (:mod:`adain_live.engine.accel`): :class:`~adain_live.core.fast.FastAdaIN`, channels_last; per frame
+Speed (:mod:`adain_live.engine.accel`): the family's frame network, channels_last; per frame
 shape a function compiled in the background (``compile``) and replayed as a CUDA graph; pinned, double-buffered
 copies on their own streams; tiles for frames too large for the device's memory.
 """
@@ -20,10 +22,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from adain_live.core.codes import StyleCode, mix_codes
 from adain_live.core.device import dtype_name, resolve_dtype
-from adain_live.core.fast import ENCODER_HALO, FastAdaIN, stylize_tiled
-from adain_live.core.model import AdaINModel
-from adain_live.core.stats import ContentStatsHook, StyleStats, mix_stats
+from adain_live.core.fast import ENCODER_HALO
+from adain_live.core.interface import StyleModel
+from adain_live.core.stats import ContentStatsHook
 from adain_live.engine.accel import (
     CudaIO,
     FrameKey,
@@ -32,7 +35,6 @@ from adain_live.engine.accel import (
     RunnerCache,
     Ticket,
     _Params,
-    feature_channels,
     float_to_u8,
     frame_forward,
     free_memory,
@@ -135,12 +137,12 @@ def _cpu_has_bf16() -> bool:
 
 
 class StylePipeline:
-    """Stylize frames with cached style statistics.
+    """Stylize frames with a cached style code.
 
     Parameters
     ----------
     model
-        The AdaIN model (moved to ``device``/``dtype`` here).
+        Any :class:`StyleModel` (AdaIN-VGG, MicroAST), moved to ``device``/``dtype`` here.
     device, dtype
         Where and in which precision the network runs.
     size
@@ -162,7 +164,7 @@ class StylePipeline:
         Treat the device as having at most this much free memory (e.g. 8 to plan for an 8 GB card).
     """
 
-    def __init__(self, model: AdaINModel, device: torch.device, dtype: torch.dtype = torch.float32, *,
+    def __init__(self, model: StyleModel, device: torch.device, dtype: torch.dtype = torch.float32, *,
                  size: int = 0, output_size: str = "input", channels_last: bool | None = None,
                  compile: bool | str = False, cuda_graphs: bool = True, tile: int | None = None,
                  max_memory_gb: float | None = None) -> None:
@@ -174,19 +176,19 @@ class StylePipeline:
         self.size, self.output_size = size, output_size
         fmt = torch.channels_last if channels_last is None or channels_last else torch.contiguous_format
         self.model = model.to(device=device, dtype=dtype).to(memory_format=fmt).eval()
-        self.net = FastAdaIN.from_model(self.model).to(memory_format=fmt)
+        self.net = self.model.frame_net().to(memory_format=fmt)
         self.memory_format = fmt
         self.alpha = 1.0
         self.preserve_color = False
         self.tile, self.max_memory_gb = tile, max_memory_gb
         self._auto_tile = 1024
         self._plans: dict[tuple[object, ...], bool] = {}
-        self._style: StyleStats | None = None
+        self._style: StyleCode | None = None
         self._style_version = 0
         self._mask: Tensor | None = None
-        self._background: StyleStats | None = None
+        self._background: StyleCode | None = None
         self._region: Region | None = None
-        self._params = _Params(device, feature_channels(self.net))
+        self._params = _Params(device, self.net.code_shapes())
         self._synced: tuple[int, float] = (-1, -1.0)
         self.compile_mode = resolve_compile(compile, device, dtype)
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
@@ -202,30 +204,42 @@ class StylePipeline:
         """One line: device, precision, processing size and the fast paths in use."""
         size = "native" if self.size == 0 else f"{self.size}px short side"
         extras = [n for n, on in (("compiled", self.compile_mode), ("CUDA graphs", self.cuda_graphs)) if on]
-        return f"{self.device} {dtype_name(self.dtype)}, processing {size}" + "".join(f", {e}" for e in extras)
+        return (f"{self.model.name} on {self.device} {dtype_name(self.dtype)}, processing {size}"
+                + "".join(f", {e}" for e in extras))
 
     # --- per-style work (once) -------------------------------------------------------------------------
     @torch.inference_mode()
-    def style_stats(self, image: np.ndarray, style_size: int = 512) -> StyleStats:
-        """Statistics of one RGB uint8 style image, resized so its shorter side is ``style_size`` (0 = native)."""
+    def style_code(self, image: np.ndarray, style_size: int = 512) -> StyleCode:
+        """Style code of one RGB uint8 image, resized so its shorter side is ``style_size`` (0 = native)."""
         t = to_tensor(image[None], self.device, self.dtype)
         h, w = processing_size(int(t.shape[-2]), int(t.shape[-1]), style_size)
         t = resize(t, (h, w))
         self._check_memory(h, w, allow_tiles=False)
-        return self.model.style_stats(t.contiguous(memory_format=self.memory_format))
+        return self.model.encode_style(t.contiguous(memory_format=self.memory_format))
 
-    def set_style(self, styles: StyleStats | Sequence[StyleStats], weights: Sequence[float] | None = None) -> None:
-        """Use one style, or a weighted mix of several, for all following frames."""
-        seq = [styles] if isinstance(styles, StyleStats) else list(styles)
-        self._style = mix_stats(seq, weights).to(self.device)
+    #: The name used before style codes were family-neutral (AdaIN statistics); same as :meth:`style_code`.
+    style_stats = style_code
+
+    def set_style(self, styles: StyleCode | Sequence[StyleCode], weights: Sequence[float] | None = None) -> None:
+        """Use one style, or a weighted mix of several (:func:`mix_codes`), for all following frames."""
+        seq = [styles] if isinstance(styles, StyleCode) else list(styles)
+        self._check_code(*seq)
+        self._style = mix_codes(seq, weights).to(self.device)
         self._style_version += 1
 
     @property
-    def style(self) -> StyleStats | None:
-        """The current (mixed) style statistics."""
+    def style(self) -> StyleCode | None:
+        """The current (mixed) style code."""
         return self._style
 
-    def set_mask(self, mask: np.ndarray | None, background: StyleStats | None = None) -> None:
+    def _check_code(self, *codes: StyleCode) -> None:
+        want = self.model.code_type
+        for c in codes:
+            if not isinstance(c, want):
+                raise ValueError(f"a {type(c).__name__} style code does not fit the {self.model.name} model "
+                                 f"(it needs {want.__name__}); compute the style again with this model")
+
+    def set_mask(self, mask: np.ndarray | None, background: StyleCode | None = None) -> None:
         """Spatial control: where ``mask`` is high the current style is used, elsewhere ``background``.
 
         ``mask`` is (H, W), uint8 0–255 or float 0–1; ``None`` removes it. It is resized to each frame.
@@ -236,6 +250,7 @@ class StylePipeline:
             return
         if background is None:
             raise ValueError("a mask needs a background style")
+        self._check_code(background)
         m = np.asarray(mask, dtype=np.float32)
         if m.ndim == 3:
             m = m[..., :3].mean(axis=-1)
@@ -327,8 +342,8 @@ class StylePipeline:
         assert self._style is not None
         if self._synced != (self._style_version, self.alpha):
             p = self._params
-            p.mean.copy_(self._style.mean, non_blocking=True)
-            p.std.copy_(self._style.std, non_blocking=True)
+            for dst, src in zip(p.code, self._style.tensors(), strict=True):
+                dst.copy_(src, non_blocking=True)
             p.alpha.fill_(self.alpha)
             self._synced = (self._style_version, self.alpha)
 
@@ -341,7 +356,7 @@ class StylePipeline:
 
     def _eager(self, key: FrameKey) -> Runner:
         p, fmt = self._params, self.memory_format
-        return lambda u8: frame_forward(self.net, u8, p.mean, p.std, p.alpha, key, fmt)
+        return lambda u8: frame_forward(self.net, u8, p.code, p.alpha, key, fmt)
 
     def _submit(self, arr: np.ndarray) -> Ticket:
         """Start one batch. On CUDA's fast path it is only queued; other paths finish here."""
@@ -388,7 +403,7 @@ class StylePipeline:
 
     @torch.inference_mode()
     def _slow_path(self, arr: np.ndarray, key: FrameKey, tiled: bool) -> np.ndarray:
-        """Masked frames (canonical model) and tiled frames, eagerly and synchronously."""
+        """Masked frames (the model's reference path) and tiled frames, eagerly and synchronously."""
         assert self._style is not None
         content = resize(to_tensor(arr, self.device, self.dtype), key.proc)
         content = content.contiguous(memory_format=self.memory_format)
@@ -398,8 +413,7 @@ class StylePipeline:
         else:
             self._sync_params()
             p = self._params
-            out = stylize_tiled(self.net, content, p.mean, p.std, p.alpha, self._tile_size(),
-                                self.preserve_color)
+            out = self.net.forward_tiled(content, p.code, p.alpha, self._tile_size(), self.preserve_color)
         return to_uint8(resize(out, key.out))
 
     @torch.inference_mode()

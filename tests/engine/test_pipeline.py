@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from adain_live.core.fast import FastAdaIN
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
-from adain_live.engine import pipeline as pipeline_module
 from adain_live.engine.accel import FrameKey, Runner, RunnerCache
 from adain_live.engine.pipeline import (
     StylePipeline,
@@ -109,11 +109,11 @@ def tile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the tile size of tiled frames; run them untiled (tiled maths is tested in test_fast)."""
     calls: list[int] = []
 
-    def spy(net, x, mean, std, alpha, tile, preserve_color=False):  # type: ignore[no-untyped-def]
+    def spy(net, x, code, alpha, tile, preserve_color=False):  # type: ignore[no-untyped-def]
         calls.append(tile)
-        return net(x, mean, std, alpha, preserve_color)
+        return net(x, *code, alpha, preserve_color)
 
-    monkeypatch.setattr(pipeline_module, "stylize_tiled", spy)
+    monkeypatch.setattr(FastAdaIN, "forward_tiled", spy)
     return calls
 
 

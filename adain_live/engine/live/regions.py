@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from adain_live.core.stats import StyleStats
+from adain_live.core.codes import StyleCode
 from adain_live.engine.mask import MaskSettings, PersonMasker, Region, bundled_masker
 
 #: Live masks: half of the previous frame's mask kept (steady edge at 15-30 fps), a 1-px feather.
@@ -27,7 +27,7 @@ class RegionSync:
         self._masker: PersonMasker | None = None
         self._applied: tuple[str, int] = ("everything", id(None))
         #: The background's style for ``person+background`` (set from any thread; read once per frame).
-        self.background: StyleStats | None = None
+        self.background: StyleCode | None = None
 
     def reset(self) -> None:
         """Forget the mask history (a new source)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
-from adain_live.core.stats import StyleStats, mix_stats
+from adain_live.core.codes import StyleCode, mix_codes
 from adain_live.engine.live.capture import CaptureLoop
 from adain_live.engine.live.fader import StyleFader
 from adain_live.engine.live.governor import SizeGovernor
@@ -99,11 +99,11 @@ class LiveRunner:
         self.stop()
 
     # --- settings (any thread; the inference loop reads them as one snapshot per frame) ------------------
-    def set_style(self, styles: StyleStats | Sequence[StyleStats], weights: Sequence[float] | None = None,
+    def set_style(self, styles: StyleCode | Sequence[StyleCode], weights: Sequence[float] | None = None,
                   *, fade: bool = True) -> None:
-        """Use one style or a weighted mix; with ``fade`` the statistics cross-fade over ``fade_s``."""
-        seq = [styles] if isinstance(styles, StyleStats) else list(styles)
-        self.fader.request(mix_stats([s.to("cpu") for s in seq], weights), fade)
+        """Use one style or a weighted mix; with ``fade`` the style codes cross-fade over ``fade_s``."""
+        seq = [styles] if isinstance(styles, StyleCode) else list(styles)
+        self.fader.request(mix_codes([s.to("cpu") for s in seq], weights), fade)
         self._wake()
 
     def set_alpha(self, alpha: float) -> None:
@@ -126,7 +126,7 @@ class LiveRunner:
         """Flip frames left–right before stylizing (a camera then behaves like a mirror)."""
         self.settings.update(mirror=on)
 
-    def set_region(self, region: str, background: StyleStats | None = None) -> None:
+    def set_region(self, region: str, background: StyleCode | None = None) -> None:
         """Style everything, the person, the background, or both (``background``: the background's style).
 
         ``person+background`` without a background style styles the person only; ValueError for an unknown
