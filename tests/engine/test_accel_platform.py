@@ -19,7 +19,7 @@ def test_without_a_compiler_the_step_is_built_uncompiled(monkeypatch: pytest.Mon
     monkeypatch.setattr(accel.torch, "compile", no_compile)
     monkeypatch.setattr(accel, "frame_forward", lambda net, u8, *rest: u8 + 1)
     key = accel.FrameKey((1, 4, 4, 3), (4, 4), (4, 4), False)
-    params = accel._Params(torch.device("cpu"), 8)
+    params = accel._Params(torch.device("cpu"), ((8,), (8,)))
     with caplog.at_level(logging.WARNING):
         runner = accel.make_runner(object(), params, key, torch.contiguous_format, "default", cuda_graph=True)
     out = runner(torch.zeros(key.shape, dtype=torch.uint8))

@@ -110,7 +110,7 @@ def test_wheel_installs_and_runs_the_demo_from_another_folder(tmp_path: Path) ->
     run = subprocess.run([str(exe), "stylize", "--demo", "--size", "96", "--style-size", "96", "-o", str(out)],
                          capture_output=True, text=True, env=env, cwd=elsewhere, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "adain-live-student" in run.stdout + run.stderr
+    assert "microast on" in run.stdout  # the bundled default, loaded from the installed wheel
     with Image.open(out) as im:
         image = np.asarray(im.convert("RGB"))
     assert min(image.shape[:2]) >= 90 and image.std() > 5.0
