@@ -50,6 +50,11 @@ def run_list(args: argparse.Namespace) -> int:
             for line in _bundled_summary(ws):
                 print(f"    {line}")
         print(f"    licence: {ws.licence}")
+    if default is not None:
+        order = [ws.name for ws in weights.DEFAULT_ORDER]
+        skipped = order[: order.index(default)]  # preferred sets that are not installed
+        why = f"{' and '.join(skipped)} not installed" if skipped else "the first choice, and installed"
+        print(f"default: {default} ({why}; choose another with --model NAME)")
     if default is None:
         print("no model is available: run `adain-live weights download adain-vgg19` or `adain-live weights import`")
     return 0
