@@ -136,7 +136,7 @@ class LiveRunner:
             self.inference.regions.background = background.to("cpu")
         self.settings.update(region=region)
 
-    def set_region_background(self, background: StyleStats | None) -> None:
+    def set_region_background(self, background: StyleCode | None) -> None:
         """The background's style for ``person+background`` (None: only the person is styled)."""
         self.inference.regions.background = background.to("cpu") if background is not None else None
         self._wake()
