@@ -267,14 +267,19 @@ def self_test(factory: ModelFactory, device: torch.device, size: tuple[int, int]
         results.append(PathResult("eager", ok, db, ms, note))
     except Exception as exc:  # noqa: BLE001 - the report must say what failed, not crash
         return [PathResult("eager", False, note=f"eager failed: {type(exc).__name__}: {_first_line(exc)}")]
-    for compile_mode, graphs in _fast_variants(device):
+    variants = _fast_variants(device, dtype)
+    if device.type == "cpu" and not variants:
+        why = "no C++ compiler" if not compile_available(device) else \
+            f"in {dtype_name(dtype)} on this CPU it did not pay (benchmarks/RESULTS.md)"
+        results.append(PathResult("compiled", True, note=f"not used: {why}"))
+    for compile_mode, graphs in variants:
         results.append(_test_fast(factory, device, dtype, compile_mode, graphs, style, frames, seconds,
                                   build_timeout, progress))
     return results
 
 
-def _fast_variants(device: torch.device) -> list[tuple[str | None, bool]]:
-    mode = resolve_compile("auto", device)
+def _fast_variants(device: torch.device, dtype: torch.dtype) -> list[tuple[str | None, bool]]:
+    mode = resolve_compile("auto", device, dtype)
     variants: list[tuple[str | None, bool]] = [(mode, False)] if mode else []
     if device.type == "cuda":
         variants += [(None, True)] + ([(mode, True)] if mode else [])
@@ -322,7 +327,8 @@ def diagnose(device: torch.device, factory: ModelFactory | None = None, size: tu
     report.items += model_items
     if factory is None and default is not None:
         factory = lambda: weights.load_model(default)  # noqa: E731
-    report.default_path = fast_path_name(resolve_compile("auto", device), device.type == "cuda")
+    dtype = pick_dtype(device, "auto")
+    report.default_path = fast_path_name(resolve_compile("auto", device, dtype), device.type == "cuda")
     if factory is None:
         return report
     report.paths = self_test(factory, device, size, seconds, progress=progress)

@@ -20,7 +20,7 @@ TINY = ["--device", "cpu", "--size", "32x24", "--seconds", "0.05"]
 @pytest.fixture()
 def no_compile(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real inductor compile in unit tests (one short compile test lives in test_pipeline, marked slow)."""
-    monkeypatch.setattr(doctor, "resolve_compile", lambda c, d: None)
+    monkeypatch.setattr(doctor, "resolve_compile", lambda c, d, t=None: None)
     monkeypatch.setattr(doctor, "compile_probe", lambda d="cpu": None)
 
 
@@ -87,6 +87,8 @@ def test_doctor_cli_reports_and_exits_0(no_compile: None, capsys: pytest.Capture
     assert "(adain-vgg19 not installed)" in default  # the canonical pair is preferred; not in this test's cache
     eager = [line for line in out.splitlines() if line.strip().startswith("eager ")]
     assert len(eager) == 1 and " ok " in eager[0] and "ms/frame" in eager[0]
+    (compiled,) = [line for line in out.splitlines() if line.strip().startswith("compiled ")]
+    assert "not used:" in compiled and " ok " in compiled  # not a problem: the policy left it off
 
 
 def test_doctor_exits_2_without_a_model(no_compile: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -113,7 +115,7 @@ def test_a_dropped_fast_path_is_a_problem_but_the_default_still_works(
         return NamedRunner(lambda u8: torch.zeros((key.shape[0], *key.out, 3), dtype=torch.uint8), "compiled")
 
     monkeypatch.setattr(pipeline_module, "make_runner", wrong)
-    monkeypatch.setattr(doctor, "resolve_compile", lambda c, d: "default")
+    monkeypatch.setattr(doctor, "resolve_compile", lambda c, d, t=None: "default")
     monkeypatch.setattr(doctor, "compile_probe", lambda d="cpu": None)
     assert main(["doctor", *TINY]) == 0
     out = capsys.readouterr().out
