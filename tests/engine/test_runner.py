@@ -51,6 +51,7 @@ class FakePipeline:
         self.device = torch.device("cpu")
         self.style: StyleStats | None = None
         self.last_ms = 1.0
+        self.last_timing = None  # StylePipeline sets a FrameTiming (with the path taken) after each frame
         self.oom_above = oom_above
         self.history: list[float] = []
 
