@@ -85,11 +85,13 @@ def _worker_main(settings: BatchSettings, device: str | None, tasks: Any, result
         while True:
             item = tasks.get()
             if item is None:
-                return
+                break
             job, key = item
             results.put(runner.run(job, key))
     except KeyboardInterrupt:
-        return
+        pass
+    # Past the last job a SIGTERM just ends the process (no traceback from interpreter shutdown).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -111,10 +113,12 @@ def run_local(todo: Sequence[tuple[Job, str]], settings: BatchSettings, workers:
                         daemon=True)
         p.start()
         procs.append(p)
+    finished = False
     try:
         _collect(results, procs, len(todo), on_outcome)
+        finished = True
     finally:
-        _stop(procs)
+        _stop(procs, grace=10.0 if finished else 0.0)
 
 
 def _collect(results: Any, procs: list[Any], n: int, on_outcome: OnOutcome) -> None:
@@ -131,7 +135,10 @@ def _collect(results: Any, procs: list[Any], n: int, on_outcome: OnOutcome) -> N
         on_outcome(outcome)
 
 
-def _stop(procs: list[Any], timeout: float = 10.0) -> None:
+def _stop(procs: list[Any], grace: float = 0.0, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + grace  # workers that got their stop marker exit by themselves
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
     for p in procs:
         if p.is_alive():
             p.terminate()  # SIGTERM: the worker's running job cleans up
