@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from adain_live.core.microast import MicroASTModel
 from adain_live.core.model import AdaINModel
 from adain_live.engine import fastpaths
 from adain_live.engine import pipeline as pipeline_module
@@ -140,10 +141,12 @@ def _style_image() -> np.ndarray:
     return np.random.default_rng(3).integers(0, 256, (32, 32, 3), dtype=np.uint8)
 
 
+@pytest.mark.parametrize("family", [AdaINModel, MicroASTModel])
 def test_pipeline_drops_a_wrong_fast_path_and_returns_the_eager_frame(
-        wrong_make_runner: list[FrameKey], caplog: pytest.LogCaptureFixture) -> None:
-    eager = StylePipeline(AdaINModel.random(seed=5), CPU)
-    fast = StylePipeline(AdaINModel.random(seed=5), CPU, compile=True)
+        family: type[AdaINModel] | type[MicroASTModel], wrong_make_runner: list[FrameKey],
+        caplog: pytest.LogCaptureFixture) -> None:
+    eager = StylePipeline(family.random(seed=5), CPU)
+    fast = StylePipeline(family.random(seed=5), CPU, compile=True)
     for p in (eager, fast):
         p.set_style(p.style_stats(_style_image(), 32))
     frames = np.random.default_rng(0).integers(0, 256, (1, 24, 32, 3), dtype=np.uint8)
