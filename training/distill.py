@@ -34,6 +34,7 @@ from adain_live.errors import UserError
 from training.augment import augment_styles
 from training.checkpoint import CHECKPOINT_NAME, StopOnInterrupt, check_run_folder, load_checkpoint, save_checkpoint
 from training.data import ImageStream, PairStream
+from training.errors import failure_line
 from training.images import scan_folder
 from training.logs import RunLog
 from training.schedule import lr_at
@@ -298,9 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, torch.cuda.OutOfMemoryError) as exc:
         if args.debug:
             raise
-        msg = (f"out of GPU memory at --batch {args.batch} --crop {args.crop}; lower them (or drop --compile)"
-               if isinstance(exc, torch.cuda.OutOfMemoryError) else str(exc))
-        print(f"error: {msg}", file=sys.stderr)
+        print(f"error: {failure_line(exc, args)}", file=sys.stderr)
         return 2
     s = trainer.state
     log.info("done: %d iterations, best validation PSNR %.2f dB at %d; export in %s", trainer.iteration,

@@ -37,6 +37,7 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.data import ImageStream, PairStream, fixed_images
+from training.errors import failure_line
 from training.export import export_decoder
 from training.logs import RunLog, sample_grid
 from training.losses import adain_losses
@@ -296,9 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, torch.cuda.OutOfMemoryError) as exc:
         if args.debug:
             raise
-        msg = (f"out of GPU memory at --batch {args.batch} --crop {args.crop}; lower them (or drop --compile)"
-               if isinstance(exc, torch.cuda.OutOfMemoryError) else str(exc))
-        print(f"error: {msg}", file=sys.stderr)
+        print(f"error: {failure_line(exc, args)}", file=sys.stderr)
         return 2
 
 
