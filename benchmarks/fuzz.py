@@ -44,7 +44,7 @@ def make_seeds(folder: Path, size: int) -> dict[str, list[Path]]:
     import numpy as np
     from PIL import Image
 
-    from adain_live.media.synth import make_test_video, pattern
+    from adain_live.media.synth import make_test_video, pattern, remux_faststart
 
     folder.mkdir(parents=True, exist_ok=True)
     w, h = size, max(16, size * 3 // 4)
@@ -53,23 +53,11 @@ def make_seeds(folder: Path, size: int) -> dict[str, list[Path]]:
     Image.fromarray(img).save(folder / "content.jpg", quality=90)
     Image.fromarray(np.ascontiguousarray(pattern(48, 48, 11)[:, ::-1])).save(folder / "style.png")
     mp4 = make_test_video(folder / "clip.mp4", size=(w - w % 2, h - h % 2), frames=12)
-    fast = _faststart(mp4, folder / "clip_faststart.mp4")
+    fast = remux_faststart(mp4, folder / "clip_faststart.mp4")
     ts = make_test_video(folder / "clip.ts", size=(w - w % 2, h - h % 2), frames=12)
     pth, safe = _decoder_files(folder)
     return {"stylize": [folder / "content.png", folder / "content.jpg", folder / "style.png"],
             "video": [mp4, fast, ts], "weights": [pth, safe]}
-
-
-def _faststart(src: Path, dst: Path) -> Path:
-    import av
-
-    with av.open(str(src)) as i, av.open(str(dst), "w", options={"movflags": "faststart"}) as o:
-        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
-        for packet in i.demux():
-            if packet.dts is not None:
-                packet.stream = streams[packet.stream.index]
-                o.mux(packet)
-    return dst
 
 
 def _decoder_files(folder: Path) -> tuple[Path, Path]:

@@ -114,3 +114,14 @@ def make_test_video(
                 out.mux(stream.encode(aframe))
             out.mux(stream.encode(None))
     return path
+
+
+def remux_faststart(src: str | Path, dst: str | Path) -> Path:
+    """Remux ``src`` with the index (moov) first, as phones and web exports write MP4 (packets copied)."""
+    with av.open(str(src)) as i, av.open(str(dst), "w", options={"movflags": "faststart"}) as o:
+        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
+        for packet in i.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                o.mux(packet)
+    return Path(dst)

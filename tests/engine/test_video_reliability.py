@@ -22,7 +22,7 @@ from adain_live import weights
 from adain_live.cli import main
 from adain_live.engine.video_job import restyle_video
 from adain_live.errors import MediaError
-from adain_live.media.synth import make_test_video, pattern
+from adain_live.media.synth import make_test_video, pattern, remux_faststart
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,15 +39,7 @@ def _frames(path: Path) -> list[tuple[int, int]]:
         return [(f.width, f.height) for f in c.decode(video=0)]
 
 
-def faststart(src: Path, dst: Path) -> Path:
-    """Remux ``src`` with the index (moov) first, as phones and web exports do."""
-    with av.open(str(src)) as i, av.open(str(dst), "w", options={"movflags": "faststart"}) as o:
-        streams = {s.index: o.add_stream_from_template(s) for s in i.streams}
-        for p in i.demux():
-            if p.dts is not None:
-                p.stream = streams[p.stream.index]
-                o.mux(p)
-    return dst
+faststart = remux_faststart
 
 
 @pytest.fixture(scope="module")
