@@ -70,24 +70,44 @@ def test_mix_and_alpha_change_the_result(tmp_path: Path, model_args: list[str]) 
     assert np.abs(outs["a"] - outs["c"]).mean() > 0.5
 
 
+def _cbcr(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 (Cb, Cr) of an RGB image, in 0–255 units around 0."""
+    r, g, b = (rgb[..., i].astype(float) for i in range(3))
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    return np.stack([(b - y) * 0.564, (r - y) * 0.713], axis=-1)
+
+
 def test_mask_and_preserve_color(tmp_path: Path, model_args: list[str]) -> None:
+    photo = _rgb(48, 64)
     content = tmp_path / "c.png"
-    Image.fromarray(_rgb(48, 64)).save(content)
+    Image.fromarray(photo).save(content)
     mask = np.zeros((48, 64), np.uint8)
     mask[:, 32:] = 255
     Image.fromarray(mask).save(tmp_path / "m.png")
-    out = tmp_path / "masked.png"
-    rc = main(["stylize", str(content), "-s", str(STYLE), "-s", str(STYLES_DIR / "autumn.jpg"), "--mask",
-               str(tmp_path / "m.png"), "--size", "0", "--style-size", "64", "--preserve-color", *model_args,
-               "-o", str(out)])
-    assert rc == 0 and Image.open(out).size == (64, 48)
+    left, right = np.s_[:, :31], np.s_[:, 33:]  # the halves, off the mask edge
+
     # One style: only the white half is styled, the black half stays the photo.
     one = tmp_path / "one.png"
     assert main(["stylize", str(content), "-s", str(STYLE), "--mask", str(tmp_path / "m.png"), "--size", "0",
                  "--style-size", "64", *model_args, "-o", str(one)]) == 0
     got = np.asarray(Image.open(one).convert("RGB")).astype(int)
-    assert np.array_equal(got[:, :31], _rgb(48, 64)[:, :31])
-    assert np.abs(got[:, 33:] - _rgb(48, 64)[:, 33:]).mean() > 5
+    assert np.array_equal(got[left], photo[left])
+    assert np.abs(got[right] - photo[right]).mean() > 5
+    # Without --preserve-color the styled half takes other colours (measured: mean |ΔCbCr| ~37) ...
+    assert np.abs(_cbcr(got[right]) - _cbcr(photo[right])).mean() > 10
+
+    # ... with it, both halves (fg style / bg style) are restyled in luminance but keep the photo's chroma
+    # (measured: mean |ΔCbCr| ≤ 0.7, mean Cb/Cr within 0.7 of the photo's).
+    kept = tmp_path / "masked.png"
+    rc = main(["stylize", str(content), "-s", str(STYLE), "-s", str(STYLES_DIR / "autumn.jpg"), "--mask",
+               str(tmp_path / "m.png"), "--size", "0", "--style-size", "64", "--preserve-color", *model_args,
+               "-o", str(kept)])
+    assert rc == 0 and Image.open(kept).size == (64, 48)
+    got = np.asarray(Image.open(kept).convert("RGB")).astype(int)
+    for half in (left, right):
+        assert np.abs(got[half] - photo[half]).mean() > 5  # styled (luminance changed)
+        assert np.abs(_cbcr(got[half]) - _cbcr(photo[half])).mean() < 3
+        np.testing.assert_allclose(_cbcr(got[half]).mean(axis=(0, 1)), _cbcr(photo[half]).mean(axis=(0, 1)), atol=2)
 
 
 def _write_unusual(kind: str, path: Path) -> None:
