@@ -92,6 +92,11 @@ class _Params:
         self.alpha = torch.ones((), device=device)
 
 
+def eager_runner(net: FrameNet, params: _Params, key: FrameKey, memory_format: torch.memory_format) -> Runner:
+    """The uncompiled per-frame function of ``key`` with ``net`` (the self-check's eager and fp32 references)."""
+    return lambda u8: frame_forward(net, u8, params.code, params.alpha, key, memory_format)
+
+
 def make_runner(net: FrameNet, params: _Params, key: FrameKey, memory_format: torch.memory_format,
                 compile_mode: str | None, cuda_graph: bool) -> Runner:
     """Build and warm up the function for ``key``: eager or compiled, on CUDA optionally in a CUDA graph.
@@ -106,12 +111,9 @@ def make_runner(net: FrameNet, params: _Params, key: FrameKey, memory_format: to
         # threads run the eager network meanwhile (a few tens of MB per shape).
         net = copy.deepcopy(net)
 
-    def fn(u8: Tensor) -> Tensor:
-        return frame_forward(net, u8, params.code, params.alpha, key, memory_format)
-
-    step: Runner = fn
+    step: Runner = eager_runner(net, params, key, memory_format)
     if compile_mode is not None:
-        step = torch.compile(fn, mode=None if compile_mode == "default" else compile_mode, dynamic=False)
+        step = torch.compile(step, mode=None if compile_mode == "default" else compile_mode, dynamic=False)
     device = params.alpha.device
     static_in = torch.zeros(key.shape, dtype=torch.uint8, device=device)
     if device.type != "cuda":

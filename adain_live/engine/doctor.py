@@ -26,9 +26,9 @@ from adain_live import weights
 from adain_live.core.device import compile_available, cuda_build_hint, dtype_name
 from adain_live.engine.bench import content_frame, psnr, style_images
 from adain_live.engine.fastpaths import (
-    MIN_AGREEMENT_DB,
     compile_probe,
     fast_path_name,
+    min_agreement_db,
     resolve_compile,
 )
 from adain_live.engine.pipeline import StylePipeline, pick_dtype
@@ -262,7 +262,7 @@ def self_test(factory: ModelFactory, device: torch.device, size: tuple[int, int]
         if device.type != "cpu" or dtype != torch.float32:
             ref = _pipeline(factory, torch.device("cpu"), torch.float32, None, False, style).process_batch(frames)
         db = psnr(out, ref)
-        ok = bool(np.isfinite(out.astype(np.float32)).all() and out.std() > 1.0 and db >= MIN_AGREEMENT_DB)
+        ok = bool(np.isfinite(out.astype(np.float32)).all() and out.std() > 1.0 and db >= min_agreement_db(dtype))
         note = "" if ok else f"eager output is wrong ({db:.1f} dB against fp32 on the CPU); use --precision fp32"
         results.append(PathResult("eager", ok, db, ms, note))
     except Exception as exc:  # noqa: BLE001 - the report must say what failed, not crash

@@ -72,8 +72,8 @@ def recommended_threads(cores: int | None = None) -> int:
 def pick_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     """Resolve ``precision`` like :func:`adain_live.core.device.resolve_dtype`, with a faster CPU default.
 
-    ``auto`` on the CPU is bf16 where the CPU has native bf16 (AVX512-BF16/AMX: about twice as fast as fp32
-    there, with ≥ 40 dB agreement), else fp32.
+    ``auto`` on the CPU is bf16 where the CPU has native bf16 (AVX512-BF16/AMX: MicroAST 448x256 on 2 AVX512-BF16
+    cores 52 ms vs 84 ms fp32; 32–38 dB from fp32 on photos, not visible in a painted frame), else fp32.
     """
     if precision.strip().lower() == "auto" and device.type == "cpu" and _cpu_has_bf16():
         return torch.bfloat16

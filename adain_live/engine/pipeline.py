@@ -13,6 +13,7 @@ copies on their own streams; tiles for frames too large for the device's memory.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +25,7 @@ from torch import Tensor
 from adain_live.core.codes import StyleCode, mix_codes
 from adain_live.core.device import dtype_name
 from adain_live.core.fast import ENCODER_HALO
-from adain_live.core.interface import StyleModel
+from adain_live.core.interface import FrameNet, StyleModel
 from adain_live.core.stats import ContentStatsHook
 from adain_live.engine.accel import (
     CudaIO,
@@ -34,7 +35,7 @@ from adain_live.engine.accel import (
     RunnerCache,
     Ticket,
     _Params,
-    frame_forward,
+    eager_runner,
     free_memory,
     make_runner,
     resize,
@@ -121,9 +122,11 @@ class StylePipeline:
         self.compile_mode = resolve_compile(compile, device, dtype)
         self.cuda_graphs = cuda_graphs and device.type == "cuda"
         # Each fast runner is checked against eager on its first frame; on the CPU it must also be faster.
+        self._net32: FrameNet | None = None  # fp32 copy: in bf16 fast runners are also weighed against it
         self._runners = RunnerCache(self._build_runner, before_evict=self._sync_device, eager=self._eager,
                                     compare_speed=device.type == "cpu",
-                                    name=fast_path_name(self.compile_mode, self.cuda_graphs))
+                                    name=fast_path_name(self.compile_mode, self.cuda_graphs),
+                                    reference=self._reference if dtype == torch.bfloat16 else None)
         self._io: CudaIO | None = None
         self.last_ms: float | None = None
         self.last_timing: FrameTiming | None = None
@@ -283,8 +286,13 @@ class StylePipeline:
         return make_runner(self.net, self._params, key, self.memory_format, self.compile_mode, self.cuda_graphs)
 
     def _eager(self, key: FrameKey) -> Runner:
-        p, fmt = self._params, self.memory_format
-        return lambda u8: frame_forward(self.net, u8, p.code, p.alpha, key, fmt)
+        return eager_runner(self.net, self._params, key, self.memory_format)
+
+    def _reference(self, key: FrameKey) -> Runner:
+        """The fp32 eager runner of ``key`` (two bf16 paths agree only to ~32–38 dB, so weigh both against it)."""
+        if self._net32 is None:
+            self._net32 = copy.deepcopy(self.net).float()
+        return eager_runner(self._net32, self._params, key, self.memory_format)
 
     def _submit(self, arr: np.ndarray) -> Ticket:
         """Start one batch. On CUDA's fast path it is only queued; other paths finish here."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from adain_live import weights
 from adain_live.core.microast import MicroASTModel
 from adain_live.core.model import AdaINModel
 from adain_live.engine import fastpaths
@@ -190,3 +192,70 @@ def test_compile_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_compile("auto", CPU, fp32) is None and resolve_compile("auto", CPU) is None  # did not pay
     monkeypatch.setattr(fastpaths, "compile_available", lambda d: False)
     assert resolve_compile("auto", cuda) is None and resolve_compile("auto", CPU, bf16) is None
+
+
+def test_a_finished_build_no_longer_reads_as_building() -> None:
+    # doctor polls path() without running frames; a build that is done must not read "building" for ever
+    import threading
+
+    gate = threading.Event()
+
+    def build(key: FrameKey) -> Runner:
+        gate.wait(10)
+        return NamedRunner(lambda u8: u8.clone(), "compiled")
+
+    cache = RunnerCache(build, eager=_eager)
+    assert cache.get(KEY) is None and cache.path(KEY) == "eager (compiled building)"
+    gate.set()
+    deadline = time.monotonic() + 10
+    while "building" in cache.path(KEY) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "building" not in cache.path(KEY)
+    assert cache.get(KEY) is not None and cache.path(KEY) == "compiled"
+    cache.close()
+
+
+def _xor(bits: int) -> Runner:
+    return lambda u8: u8 ^ bits
+
+
+def test_in_reduced_precision_a_runner_as_faithful_as_eager_to_fp32_passes() -> None:
+    frame = _frame(0, (1, 64, 64, 3))
+    gold = lambda u8: u8.clone()  # noqa: E731 - the fp32 reference
+    # eager is ±4 from fp32 (~36 dB), the fast runner ±2 (~42 dB): they differ by up to 6 (< 40 dB) yet the fast
+    # runner is the more faithful of the two
+    good = SelfChecked(_xor(2), _xor(4), on_drop=lambda r: None, reference=gold)
+    good(frame)
+    assert good.agreement_db is not None and good.agreement_db < fastpaths.MIN_AGREEMENT_DB
+    assert good.passed and good.reference_db is not None and good.reference_db[1] > good.reference_db[0]
+    without = SelfChecked(_xor(2), _xor(4), on_drop=lambda r: None)  # no reference: the 40 dB rule alone
+    without(frame)
+    assert without.passed is False
+    reasons: list[str] = []
+    bad = SelfChecked(_xor(16), _xor(4), on_drop=reasons.append, reference=gold)  # ±16: ~24 dB from fp32
+    out = bad(frame)
+    assert bad.passed is False and torch.equal(out, frame ^ 4) and len(reasons) == 1 and "against fp32" in reasons[0]
+    worse = SelfChecked(_xor(4), _xor(2), on_drop=reasons.append, reference=gold)  # 36 dB, eager 42 dB
+    worse(frame)
+    assert worse.passed is False
+
+
+def test_a_bf16_pipeline_keeps_a_fast_path_that_matches_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a "compiled" runner that computes in fp32 differs from bf16 eager by bf16 rounding only: it must be kept
+    frames = np.random.default_rng(0).integers(0, 256, (1, 48, 64, 3), dtype=np.uint8)
+
+    def make(net: torch.nn.Module, params: object, key: FrameKey, fmt: torch.memory_format,
+             *args: object, **kwargs: object) -> Runner:
+        gold = pipeline_module.eager_runner(copy.deepcopy(net).float(), params, key, fmt)(torch.from_numpy(frames))
+        return NamedRunner(lambda u8: gold.clone(), "compiled")  # computed now: faster than eager (CPU rule)
+
+    monkeypatch.setattr(pipeline_module, "make_runner", make)
+    # the bundled weights: bf16 rounding matters there (a tiny random model agrees at > 50 dB)
+    p = StylePipeline(weights.load_model("microast"), CPU, torch.bfloat16, compile=True)
+    p.set_style(p.style_stats(_style_image(), 32))
+    p.warmup(48, 64, wait=True)
+    p.process_batch(frames)
+    status = p.path_status(48, 64)
+    assert status.agreement_db is not None and status.agreement_db < fastpaths.MIN_AGREEMENT_DB  # needs fp32
+    assert status.path == "compiled" and status.dropped is None, status
+    p.close()
