@@ -22,6 +22,25 @@ def wait_styled(qtbot, w):
     wait_frames(qtbot, w, 2)
 
 
+def shown(w):
+    """The :class:`LiveResult` the view shows."""
+    return w.view._result
+
+
+def wait_captured(qtbot, runner, n: int) -> None:
+    """Wait until the source has delivered ``n`` more frames (counted by the capture slot's new items)."""
+    slot = runner.capture._frames
+    seen, count = [slot.peek()], [0]
+
+    def more() -> bool:
+        item = slot.peek()
+        if item is not seen[0]:
+            seen[0], count[0] = item, count[0] + 1
+        return count[0] >= n
+
+    qtbot.waitUntil(more, timeout=FRAME_TIMEOUT)
+
+
 def view_pixels(w) -> np.ndarray:
     img = w.view.current_image()
     ptr = img.constBits()
@@ -55,16 +74,24 @@ def test_style_switch_changes_output_and_never_stalls(qtbot, make_window, video)
     gaps = np.diff(times)
     assert gaps.max() < 10 * np.median(gaps) + 0.05, f"display stalled: gaps {np.round(gaps, 3)}"
 
-    # On a paused (fixed) frame, another style gives another picture.
+    # Paused: once the frame in flight and the re-renders of the held frame (the end of the cross-fade) are
+    # shown, the view stays on that frame while the source runs on.
+    runner = w.engine.runner
     w.controls.pause.setChecked(True)
-    time.sleep(0.2)
-    qtbot.wait(200)
-    before = view_pixels(w)
+    qtbot.waitUntil(lambda: not runner.fader.busy, timeout=FRAME_TIMEOUT)
+    wait_captured(qtbot, runner, 5)  # the last re-render of the fade is published and shown by now
+    qtbot.waitUntil(lambda: shown(w) is runner.latest(), timeout=FRAME_TIMEOUT)
+    held, before, count = shown(w).index, view_pixels(w), w.view.frames_shown
+    wait_captured(qtbot, runner, 10)
+    assert (shown(w).index, w.view.frames_shown) == (held, count), "the view moved on while paused"
+    np.testing.assert_array_equal(view_pixels(w), before)
+
+    # On the paused (fixed) frame, another style gives another picture of that same frame.
     with qtbot.waitSignal(w.styles.styleApplied, timeout=FRAME_TIMEOUT,
                           check_params_cb=lambda p, _s: p.endswith("c_stripes.png")):
         qtbot.keyClick(w, Qt.Key.Key_3)
-    qtbot.wait(900)  # past the 0.5 s cross-fade
-    assert np.abs(view_pixels(w).astype(int) - before).mean() > 2
+    qtbot.waitUntil(lambda: np.abs(view_pixels(w).astype(int) - before).mean() > 2, timeout=FRAME_TIMEOUT)
+    assert shown(w).index == held
 
 
 def test_mix_of_two_styles(qtbot, make_window, video):
