@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -142,3 +144,69 @@ def test_recorder_audio_stops_at_the_last_video_frame(tmp_path: Path, small: Pat
                 end = float((p.pts + (p.duration or 0)) * p.time_base)
                 ends[p.stream.type] = max(ends.get(p.stream.type, 0.0), end)
     assert ends["audio"] <= ends["video"] + 1e-6 and ends["audio"] > ends["video"] - 0.05
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Fail (instead of hanging) when the body runs past ``seconds``: a feed whose timestamps restart at each
+    loop never reaches the video's time and reads the file forever."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expired(_sig: int, _frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)  # and again each second: closing the file may hang too
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def one_second(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """64x48, 30 fps, 1 s of H.264 + AAC (48 kHz: 47 packets from pts 0, every one different)."""
+    from adain_live.media.synth import make_test_video
+
+    return make_test_video(tmp_path_factory.mktemp("rec_audio") / "one_second.mp4", size=(64, 48), frames=30,
+                           rate=Fraction(30))
+
+
+@pytest.mark.parametrize(("audio_start", "frames", "wraps"), [(0.25, 20, 0), (0.4, 45, 1), (0.0, 75, 2)])
+def test_audio_follows_the_source_timeline_from_audio_start_and_across_loops(
+        tmp_path: Path, one_second: Path, audio_start: float, frames: int, wraps: int) -> None:
+    """Recording time t carries the source's audio at (audio_start + t) mod D, D the audio's length: the audio
+    starts where the live source was when recording began, and each loop continues the timeline."""
+    with av.open(str(one_second)) as c:
+        tb = c.streams.audio[0].time_base
+        packets = [(p.pts, p.duration, bytes(p)) for p in c.demux(audio=0) if p.size]
+    source = {pts: (data, duration) for pts, duration, data in packets if pts >= 0}  # before 0: priming
+    length = max(pts + duration for pts, duration, _ in packets)  # in tb ticks
+    out = tmp_path / "looped.mp4"
+    with _deadline(10), Recorder(out, size=(64, 48), fps=30, audio_from=one_second, audio_start=audio_start) as rec:
+        for i in range(frames):
+            rec.write(Frame(pattern(64, 48, i), 7.0 + i / 30, i))
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].time_base == tb
+        demuxed = [(p.stream.type, p.pts, p.duration, p.time_base, bytes(p)) for p in c.demux() if p.size]
+    copied = [(pts, data) for kind, pts, _, _, data in demuxed if kind == "audio"]
+    video_end = max(float((pts + d) * tb_v) for kind, pts, d, tb_v, _ in demuxed if kind == "video")
+    origin = round(audio_start / tb)
+    pts = [p for p, _ in copied]
+    assert all(b > a for a, b in zip(pts, pts[1:], strict=False)), "audio timestamps went back"
+    # The MP4 muxer starts each track at 0: the first packet (which the source has up to one packet after
+    # audio_start) is moved to 0 and lengthened, so it is checked by its place in the sequence.
+    before_second = (pts[1] + origin) % length - 1024
+    assert before_second in source, f"the second audio packet is not the source's at {float(pts[1] * tb):.3f} s"
+    pts[0] = pts[1] - source[before_second][1]
+    assert 0 <= pts[0] < 1024
+    src = [(p + origin) % length for p in pts]
+    for p, s, (_, data) in zip(pts, src, copied, strict=True):
+        assert s in source and source[s][0] == data, \
+            f"audio at {float(p * tb):.3f} s is not the source's at {float(s * tb):.3f} s"
+    assert sum(b < a for a, b in zip(src, src[1:], strict=False)) == wraps  # the number of loops
+    audio_end = float((pts[-1] + source[src[-1]][1]) * tb)
+    assert video_end - 0.05 < audio_end <= video_end + 1e-6  # the audio runs with the video, never past it
