@@ -149,13 +149,17 @@ def test_mirror_flips_the_frame(runner):
 
 def test_pause_freezes_output(runner):
     runner.set_style(stats(0.0), fade=False)
-    runner.start(FakeSource())
-    assert wait_for(lambda: len(runner.events["results"]) >= 3)
+    source = FakeSource()
+    runner.start(source)
+    results = runner.events["results"]
+    assert wait_for(lambda: len(results) >= 3)
+    before = len(results)
     runner.set_paused(True)
-    time.sleep(0.15)
-    n = len(runner.events["results"])
-    time.sleep(0.2)
-    assert len(runner.events["results"]) == n
+    # pausing re-renders the held frame once (the same index twice in a row) ...
+    assert wait_for(lambda: len(results) > before and results[-1].index == results[-2].index)
+    n, read = len(results), source.i
+    assert wait_for(lambda: source.i >= read + 10)  # ... then the source runs on for 10 frames ...
+    assert len(results) == n  # ... and nothing new comes out
     runner.set_alpha(0.5)  # a change re-renders the held frame once
     assert wait_for(lambda: len(runner.events["results"]) == n + 1)
     assert runner.events["results"][-1].index == runner.events["results"][-2].index

@@ -31,6 +31,7 @@ def test_letterbox_keeps_the_aspect() -> None:
 
 class FakeCam:
     block = threading.Event()  # set: send() hangs like a stuck driver
+    stuck = threading.Event()  # set once a send() hangs
     instances: list[FakeCam] = []
 
     def __init__(self, width: int, height: int, fps: float) -> None:
@@ -42,6 +43,7 @@ class FakeCam:
 
     def send(self, frame: np.ndarray) -> None:
         if FakeCam.block.is_set():
+            FakeCam.stuck.set()
             threading.Event().wait(5)
         assert frame.shape == (self.size[1], self.size[0], 3)
         self.sent.append(frame)
@@ -53,6 +55,7 @@ class FakeCam:
 @pytest.fixture
 def fake_pyvirtualcam(monkeypatch: pytest.MonkeyPatch) -> type[FakeCam]:
     FakeCam.block.clear()
+    FakeCam.stuck.clear()
     FakeCam.instances = []
     monkeypatch.setitem(sys.modules, "pyvirtualcam", types.SimpleNamespace(Camera=FakeCam))
     return FakeCam
@@ -90,7 +93,7 @@ def test_a_stuck_driver_cannot_hang_shutdown(fake_pyvirtualcam: type[FakeCam]) -
         t0 = time.perf_counter()
         sink(_result(np.zeros((36, 64, 3), np.uint8)))
         assert time.perf_counter() - t0 < 0.1
-    time.sleep(0.2)
+    assert _wait(fake_pyvirtualcam.stuck.is_set)  # the sink's thread now hangs in the driver
     t0 = time.perf_counter()
     sink.close(timeout=0.5)
     assert time.perf_counter() - t0 < 1.5

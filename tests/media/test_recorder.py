@@ -92,7 +92,9 @@ def test_killed_recording_still_plays(tmp_path: Path) -> None:
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(out)], stdout=subprocess.PIPE, env=env)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
-        time.sleep(0.2)
+        deadline = time.monotonic() + 30  # kill it while it writes, once two fragments (60 frames) are out
+        while out.read_bytes().count(b"moof") < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
