@@ -16,6 +16,17 @@ logger = logging.getLogger(__name__)
 _BADLY_PLAYED = {"mp4": ("pcm_",)}
 
 
+def usable_audio(container: Any, path: object) -> list[Any]:
+    """The input ``container``'s audio streams whose codec FFmpeg knows; a damaged one is left out, with a warning."""
+    streams = []
+    for n, st in enumerate(container.streams.audio):
+        if st.codec_context is None or not st.codec_context.name:
+            logger.warning("%s: audio stream %d has an unknown or damaged codec; it is left out", path, n)
+            continue
+        streams.append(st)
+    return streams
+
+
 def can_copy(container: Any, codec: str) -> bool:
     """Return True when ``container`` (an output) can carry ``codec`` packets as they are."""
     names = container.format.name.split(",")

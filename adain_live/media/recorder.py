@@ -13,7 +13,7 @@ import numpy as np
 from adain_live._fs import atomic_write_path
 from adain_live.errors import MediaError
 from adain_live.media._averr import reason
-from adain_live.media.audio import can_copy
+from adain_live.media.audio import can_copy, usable_audio
 from adain_live.media.frames import Frame
 from adain_live.media.video_writer import EncodeSettings, VideoEncoder, check_encoder, mux, open_output
 
@@ -33,7 +33,7 @@ class _AudioFeed:
         except (av.error.FFmpegError, OSError) as exc:
             raise MediaError(f"cannot read the audio of {path}: {reason(exc)}") from exc
         self.stream: Any = None
-        streams = list(self._in.streams.audio)
+        streams = usable_audio(self._in, path)
         if not streams:
             self._in.close()
             return

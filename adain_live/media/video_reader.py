@@ -15,6 +15,7 @@ import numpy as np
 
 from adain_live.errors import MediaError
 from adain_live.media._averr import quiet_ffmpeg, reason
+from adain_live.media.audio import usable_audio
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +98,10 @@ class VideoReader:
             self._check_streams()
             self.video_stream = self._container.streams.video[0]
             self.video_stream.thread_type = "AUTO"
-            self.audio_streams = list(self._container.streams.audio) if demux_audio else []
+            audio = usable_audio(self._container, self.path)
+            self.audio_streams = audio if demux_audio else []
             first = self._prefetch_first_frame()
-            self.info = self._make_info(int(first.rotation or 0))
+            self.info = self._make_info(int(first.rotation or 0), audio)
             self._maker = FrameMaker(self.info)
         except BaseException:
             self._finalizer()
@@ -121,7 +123,7 @@ class VideoReader:
                 return item
         raise MediaError(f"{self.path}: no video frame could be decoded (truncated or corrupt file)")
 
-    def _make_info(self, rotation: int) -> VideoInfo:
+    def _make_info(self, rotation: int, audio: list[Any]) -> VideoInfo:
         st = self.video_stream
         w, h = st.codec_context.width, st.codec_context.height
         if rotation % 180:
@@ -134,7 +136,7 @@ class VideoReader:
             average_rate=st.average_rate or st.guessed_rate or None,
             frame_count=st.frames or None, duration=duration, rotation=rotation,
             codec=st.codec_context.name,
-            audio_codecs=tuple(a.codec_context.name for a in self._container.streams.audio),
+            audio_codecs=tuple(a.codec_context.name for a in audio),
         )
 
     def _raw_items(self) -> Iterator[Any]:
