@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def add_temporal_args(p: argparse.ArgumentParser) -> None:
-    """--stabilize / --stabilize-blend / --stabilize-momentum / --flicker."""
+    """--stabilize / --stabilize-blend / --stabilize-momentum / --clip-stats / --clip-samples / --flicker."""
     d = StabilizeSettings()
     g = p.add_argument_group("temporal stability")
     g.add_argument("--stabilize", choices=MODES, default="off",
@@ -59,6 +59,13 @@ def add_temporal_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--stabilize-momentum", type=float, default=None, metavar="M",
                    help="weight of the past in the average of the content statistics, 0-0.99 (default: 0.5 for "
                         "stats, 0 = none for flow)")
+    g.add_argument("--clip-stats", action="store_true",
+                   help="share the content statistics over each shot of the file (ReReVST): a first pass samples "
+                        "frames (split at scene cuts), every frame is then normalised with its shot's mean "
+                        "statistics; with --stabilize off or flow (see README: measured effect)")
+    g.add_argument("--clip-samples", type=int, default=d.clip_samples, metavar="N",
+                   help=f"--clip-stats: frames the first pass samples, at least one per shot (default "
+                        f"{d.clip_samples})")
     g.add_argument("--flicker", action="store_true",
                    help="measure the output's flicker (warping error, see 'adain-live flicker') after each file")
 
@@ -66,7 +73,8 @@ def add_temporal_args(p: argparse.ArgumentParser) -> None:
 def stabilize_settings(args: argparse.Namespace) -> StabilizeSettings:
     """Validated :class:`StabilizeSettings` from --stabilize / --stabilize-blend."""
     try:
-        return StabilizeSettings(mode=args.stabilize, blend=args.stabilize_blend, momentum=args.stabilize_momentum)
+        return StabilizeSettings(mode=args.stabilize, blend=args.stabilize_blend, momentum=args.stabilize_momentum,
+                                 clip=args.clip_stats, clip_samples=args.clip_samples)
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
@@ -138,14 +146,14 @@ def run(args: argparse.Namespace) -> int:
     _check_all(jobs, args.overwrite)
     pipe = build_pipeline(args, cfg, output_size="input", fixed_shapes=True)
     region = install_region(pipe, args, set_styles(pipe, args, cfg))
-    stylizer = Stabilizer(pipe, stabilize) if stabilize.mode != "off" else pipe
+    stylizer = Stabilizer(pipe, stabilize) if stabilize.active else pipe
     partial = 0
     for src, dst in jobs:
         if isinstance(stylizer, Stabilizer):
-            stylizer.reset()  # each file is a new clip
+            stylizer.start_clip(src, args.batch)  # each file is a new clip (--clip-stats: its first pass)
         _make_folder(dst.parent)
         if region is not None:
-            region.masks.reset()  # no person-mask memory across files
+            region.masks.reset()  # no person-mask memory across files (nor from the first pass)
         result = _one(src, dst, stylizer, settings, args)
         if result.partial:
             partial += 1

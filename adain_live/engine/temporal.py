@@ -2,6 +2,8 @@
 
 * :func:`measure_flicker` — the warping error (Lai et al. 2018, :mod:`adain_live.media.flow`) of a stylized
   video against its original, both read in lockstep.
+* clip statistics (``StabilizeSettings.clip``, offline only): the statistics shared over each shot of a file,
+  sampled in a first pass (:mod:`.clip_stats`, after ReReVST).
 * :class:`Stabilizer` — wraps a pipeline (``process_batch`` / ``process_stream`` / ``__call__``) so every
   front end (video job, live runner, app) gets the same stabilisation:
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +26,11 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from adain_live.engine.clip_stats import ClipStats, file_frames
 from adain_live.engine.temporal_stats import StatsSmoother
 from adain_live.errors import MediaError
+from adain_live.media.cuts import is_cut
+from adain_live.media.cuts import thumb as _thumb
 from adain_live.media.flow import (
     FlickerResult,
     FlowEstimator,
@@ -123,6 +128,12 @@ class StabilizeSettings:
     cut
         A scene cut: mean absolute difference of consecutive (exposure-normalised) thumbnails above this
         (in [0, 1]); the stabiliser starts afresh there.
+    clip
+        Offline video only: share the content statistics over each shot of the clip, sampled in a first pass
+        (:mod:`.clip_stats`; :meth:`Stabilizer.start_clip`). Replaces the moving average, so it goes with
+        mode ``off`` or ``flow`` (momentum 0), not ``stats``.
+    clip_samples
+        Frames the first pass samples (at least 1; at least one per shot).
     """
 
     mode: str = "off"
@@ -131,6 +142,8 @@ class StabilizeSettings:
     flow_size: int = 144
     preset: str = "ultrafast"
     cut: float = 0.12
+    clip: bool = False
+    clip_samples: int = 32
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -142,6 +155,17 @@ class StabilizeSettings:
         if self.flow_size < 32:
             raise ValueError(f"stabilize flow_size must be at least 32 px, got {self.flow_size}")
         FlowEstimator(self.preset)  # validates the preset name
+        if self.clip and self.stats_momentum > 0:
+            raise ValueError(f"clip statistics replace the moving average of the statistics: use them with "
+                             f"stabilize mode off or flow and momentum 0, got mode {self.mode!r} and momentum "
+                             f"{self.stats_momentum}")
+        if self.clip_samples < 1:
+            raise ValueError(f"stabilize clip_samples must be at least 1, got {self.clip_samples}")
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is stabilised (a mode other than ``off``, or clip statistics)."""
+        return self.mode != "off" or self.clip
 
     @property
     def stats_momentum(self) -> float:
@@ -156,17 +180,6 @@ class StabilizeSettings:
     def smooths_stats(self) -> bool:
         """Whether content statistics are smoothed."""
         return self.stats_momentum > 0
-
-
-def _thumb(gray: np.ndarray) -> np.ndarray:
-    """A 32x18-ish thumbnail normalised to mean 0.5 (so exposure changes are not cuts)."""
-    t = cv2.resize(gray, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    return t * (0.5 / max(float(t.mean()), 1e-3))
-
-
-def is_cut(prev_thumb: np.ndarray, thumb: np.ndarray, threshold: float) -> bool:
-    """Whether two thumbnails (see :func:`_thumb`) look like different scenes."""
-    return float(np.abs(prev_thumb - thumb).mean()) > threshold
 
 
 class FlowBlender:
@@ -231,7 +244,7 @@ class Stabilizer:
     """A pipeline with temporal stabilisation, called like the pipeline, with frames in time order.
 
     ``__call__``, ``process_batch`` and ``process_stream`` stabilise; other attributes are the pipeline's.
-    Call :meth:`reset` between clips (a new file, a new camera).
+    Call :meth:`reset` between clips (a new camera), or :meth:`start_clip` before each file.
     """
 
     def __init__(self, pipeline: Any, settings: StabilizeSettings) -> None:
@@ -243,11 +256,22 @@ class Stabilizer:
         return getattr(self.pipeline, name)
 
     def reset(self) -> None:
-        """Forget the past: smoothed statistics and the previous output."""
+        """Forget the past: smoothed statistics (clip statistics too) and the previous output."""
         if self.blender is not None:
             self.blender.reset()
         if self.stats is not None:
             self.stats.reset()
+
+    def start_clip(self, frames: str | Path | Callable[[], Iterable[np.ndarray]], batch: int = 4) -> None:
+        """Start a new clip: :meth:`reset`, and with clip statistics, their first pass over ``frames``.
+
+        ``frames`` is a video file, or a function returning a fresh iterator over the clip's RGB frames (it is
+        read twice). Frames then go through this stabiliser in order, each once.
+        """
+        self.reset()
+        if isinstance(self.stats, ClipStats):
+            source = file_frames(frames) if isinstance(frames, str | Path) else frames
+            self.stats.fit(self.pipeline.process_batch, source, batch)
 
     def close(self) -> None:
         """Take the statistics hook out of the pipeline (which then runs unstabilised again)."""
@@ -283,13 +307,17 @@ class Stabilizer:
 
 
 def _attach_stats(pipeline: Any, settings: StabilizeSettings) -> Any:
-    """Install the content-statistics smoother in ``pipeline`` when the mode asks for it (else None)."""
-    if not settings.smooths_stats:
+    """Install the content-statistics smoother (or clip statistics) in ``pipeline`` when asked (else None)."""
+    if not (settings.smooths_stats or settings.clip):
         return None
     attach = getattr(pipeline, "set_content_stats", None)
     if attach is None:
+        if settings.clip:
+            raise ValueError(f"{type(pipeline).__name__} has no content-statistics hook: clip statistics need "
+                             "a StylePipeline")
         log.debug("this pipeline has no content-statistics hook; %s smooths outputs only", settings.mode)
         return None
-    smoother = StatsSmoother(settings.stats_momentum)
+    smoother: Any = (ClipStats(settings.clip_samples, settings.cut) if settings.clip
+                     else StatsSmoother(settings.stats_momentum))
     attach(smoother)
     return smoother
