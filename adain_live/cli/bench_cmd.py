@@ -47,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the table as markdown")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="skip pipeline (a)")
     p.add_argument("--no-quality", dest="quality", action="store_false", help="skip the PSNR agreement check")
+    p.add_argument("--flicker", action="store_true",
+                   help="add a flicker column: the warping error (see 'adain-live flicker') of our pipeline on a "
+                        "synthetic noisy pan at each size, per frame / with --stabilize flow (lower is steadier)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile our pipeline per size, checked against eager on its first frame "
                         "(default: on with CUDA, and on the CPU in bf16 where a C++ compiler is installed)")
@@ -64,7 +67,8 @@ def _config(args: argparse.Namespace, device: torch.device, dtype: torch.dtype) 
         sizes = tuple(parse_sizes([s for s in args.sizes.split(",") if s.strip()]))
         return bench.BenchConfig(sizes=sizes, frames=args.frames, warmup=args.warmup, compile=compile_,
                                  cuda_graphs=args.cuda_graphs, batch=args.batch, reference=args.reference,
-                                 quality=args.quality, tile=args.tile, max_memory_gb=args.max_memory_gb)
+                                 quality=args.quality, tile=args.tile, max_memory_gb=args.max_memory_gb,
+                                 flicker=args.flicker)
     except ValueError as exc:
         raise UserError(f"bench: {exc}") from None
 

@@ -5,7 +5,8 @@
 (b) **ours**: :class:`StylePipeline`, uint8 RGB host frame in → uint8 RGB host frame out, statistics cached.
 
 Per size: FPS, median/p99 latency, first-frame latency, time to build the fast path, peak GPU memory and the
-ratio (b)/(a); plus the agreement (PSNR) of the low-precision pipeline with fp32 on real images.
+ratio (b)/(a); plus the agreement (PSNR) of the low-precision pipeline with fp32 on real images, and with
+``flicker`` the warping error of (b) on a synthetic webcam-like pan, per frame and with ``--stabilize flow``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from adain_live.core.interface import StyleModel
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import adain, mean_std
 from adain_live.engine.pipeline import StylePipeline, processing_size, to_tensor
+from adain_live.engine.temporal import pipeline_flicker
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -49,6 +51,7 @@ class BenchConfig:
     style_size: int = 512
     tile: int | None = None
     max_memory_gb: float | None = None
+    flicker: bool = False
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -210,6 +213,18 @@ def bench_ours(model: StyleModel, device: torch.device, dtype: torch.dtype, size
     return result
 
 
+def bench_flicker(model: StyleModel, device: torch.device, dtype: torch.dtype, size: tuple[int, int],
+                  style: np.ndarray) -> dict[str, float]:
+    """Warping error of (b), eager, on :func:`pipeline_flicker`'s noisy pan at ``size``: ``off`` and ``flow``."""
+    w, h = size
+    pipe = StylePipeline(copy.deepcopy(model), device, dtype, cuda_graphs=False)
+    try:
+        pipe.set_style(pipe.style_code(style))
+        return pipeline_flicker(pipe, w, h)
+    finally:
+        pipe.close()
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB between two uint8 images (inf when identical)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
@@ -253,6 +268,9 @@ def run(model: StyleModel, device: torch.device, dtype: torch.dtype, cfg: BenchC
         row["ours"] = asdict(ours)
         if reference:
             row["ratio"] = ours.fps / row["reference"]["fps"]
+        if cfg.flicker:
+            progress(f"{w}x{h}: flicker (warping error, per frame and with flow)")
+            row["flicker"] = bench_flicker(model, device, dtype, (w, h), style)
         rows.append(row)
         if on_update is not None:
             on_update(report)
@@ -292,17 +310,20 @@ def _f(v: object, fmt: str = ".1f") -> str:
 def markdown_table(report: dict[str, Any]) -> str:
     """The report as a markdown table (one row per size) plus the agreement line."""
     meta = report["meta"]
+    flicker = any("flicker" in row for row in report["results"])
     lines = [f"{meta['device_name']} ({meta['device']}), torch {meta['torch']}, {meta['dtype']}, "
              f"{meta['threads']} threads, {meta['date']}", "",
              "| size | ref FPS | ours FPS | ours stream FPS | median ms | p99 ms | first ms | build s "
-             "| peak MiB (ref/ours) | ours/ref | path |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| peak MiB (ref/ours) | ours/ref | path |" + (" flicker (off/flow) |" if flicker else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if flicker else "")]
     for row in report["results"]:
         o, r = row["ours"], row.get("reference") or {}
         peak = f"{_f(r.get('peak_mib'), '.0f')}/{_f(o['peak_mib'], '.0f')}"
+        fl = row.get("flicker")
+        cell = (f" {fl['off']:.6f}/{fl['flow']:.6f} |" if fl else " – |") if flicker else ""
         lines.append(f"| {row['size']} | {_f(r.get('fps'))} | {_f(o['fps'])} | {_f(o['stream_fps'])} "
                      f"| {_f(o['median_ms'])} | {_f(o['p99_ms'])} | {_f(o['first_ms'], '.0f')} "
-                     f"| {_f(o['build_s'])} | {peak} | {_f(row.get('ratio'), '.2f')}x | {o['path']} |")
+                     f"| {_f(o['build_s'])} | {peak} | {_f(row.get('ratio'), '.2f')}x | {o['path']} |{cell}")
     for row in report["results"]:
         o = row["ours"]
         if o.get("check_db") is not None:
