@@ -1,8 +1,10 @@
-"""Flicker, sharpness and cost of the stabilisation modes (``--stabilize off|stats|flow``).
+"""Flicker, sharpness and cost of the stabilisation modes (``--stabilize off|stats|flow``, ``--clip-stats``).
 
 Clips: pans and a zoom over ``../shared/data/eval`` photos, with webcam-like noise (σ = 5/255, ±3 % exposure)
 or clean, and the real clips of ``../shared/data/video``. Each clip is stylized per frame (``off``), with
-smoothed content statistics (``stats``) and with ``stats`` + flow blending (``flow``); the table gives the
+smoothed content statistics (``stats``), with ``stats`` + flow blending (``flow``), with the content statistics
+shared over the clip (``clip``: ``--clip-stats``, sampled in a first pass) and with both (``clip+flow``); the
+table gives the
 warping error (``adain-live flicker``'s metric, flow of the input frames), its ratio to ``off``, and the mean
 gradient magnitude (sharpness) relative to ``off``. A blend/momentum sweep picks the defaults, and the extra
 time per frame of each mode is measured at 640x360 on the CPU. Usage::
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from adain_live import weights
+from adain_live.engine.clip_stats import ClipStats
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.temporal import FlowBlender, Stabilizer, StabilizeSettings
 from adain_live.media.flow import sharpness, warp, warping_error
@@ -71,10 +74,17 @@ def _read_video(path: Path, frames: int, size: tuple[int, int]) -> list[np.ndarr
     return out
 
 
-def run_mode(pipe: StylePipeline, clip: list[np.ndarray], settings: StabilizeSettings) -> list[np.ndarray]:
-    """Stylize a clip frame by frame (as the live runner does) with one stabilisation setting."""
+def run_mode(pipe: StylePipeline, clip: list[np.ndarray], settings: StabilizeSettings,
+             keep_gain: bool | None = None) -> list[np.ndarray]:
+    """Stylize a clip frame by frame (as the live runner does) with one stabilisation setting.
+
+    With clip statistics the first pass runs over the clip first (``keep_gain``: see ``engine.clip_stats``).
+    """
     stab = Stabilizer(pipe, settings)
     try:
+        if isinstance(stab.stats, ClipStats) and keep_gain is not None:
+            stab.stats.keep_gain = keep_gain
+        stab.start_clip(lambda: iter(clip))
         return [stab(f) for f in clip]
     finally:
         stab.close()
@@ -98,10 +108,15 @@ def quality(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: S
         under = off if not flow_settings.smooths_stats else run_mode(pipe, clip, replace(flow_settings, mode="stats"))
         blender = FlowBlender(flow_settings)
         flow = [blender(o, s) for o, s in zip(clip, under, strict=True)]
-        results[name] = {"off": off, "stats": stats, "flow": flow, "under flow": under}
+        shared = run_mode(pipe, clip, replace(defaults, mode="off", clip=True))
+        blender = FlowBlender(flow_settings)
+        shared_flow = [blender(o, s) for o, s in zip(clip, shared, strict=True)]
+        results[name] = {"off": off, "stats": stats, "flow": flow, "under flow": under, "clip": shared,
+                         "clip+flow": shared_flow}
         base = (warping_error(clip, off).error, float(np.mean([sharpness(o) for o in off])))
-        rows += [_row(name, m, clip, o, base) for m, o in (("off", off), ("stats", stats), ("flow", flow))]
-        print(rows[-3], rows[-2], rows[-1], sep="\n", flush=True)
+        modes = ("off", "stats", "flow", "clip", "clip+flow")
+        rows += [_row(name, m, clip, results[name][m], base) for m in modes]
+        print(*rows[-len(modes):], sep="\n", flush=True)
     return rows
 
 
@@ -133,6 +148,13 @@ def sweep(pipe: StylePipeline, clips: dict[str, list[np.ndarray]], defaults: Sta
     rows.append(f"| flow blend {defaults.blend} + stats momentum {alt} | {cells[0]:.2f}x | {cells[1]:.2f}x "
                 f"| {sharp:.3f} |")
     print(rows[-1], flush=True)
+    for n in (noisy, clean):  # clip statistics: shared as they are (ReReVST) or relative to each frame's scale
+        for keep_gain, samples in ((True, defaults.clip_samples), (False, 3)):
+            out = run_mode(pipe, clips[n], replace(defaults, clip=True, clip_samples=samples), keep_gain)
+            rows.append(f"| clip, {samples} samples, {'gain kept' if keep_gain else 'plain'} ({n}) "
+                        f"| {warping_error(clips[n], out).error / base[n][0]:.2f}x | | "
+                        f"{float(np.mean([sharpness(o) for o in out])) / base[n][1]:.3f} (this clip) |")
+            print(rows[-1], flush=True)
     for momentum in (0.5, 0.8, 0.9):
         out = run_mode(pipe, clips[noisy], replace(defaults, mode="stats", momentum=momentum))
         rows.append(f"| stats momentum {momentum} | {warping_error(clips[noisy], out).error / base[noisy][0]:.2f}x "
@@ -168,6 +190,17 @@ def timing(pipe: StylePipeline, defaults: StabilizeSettings, frames: int) -> lis
         blender(clip[2], outs[2])
     rows.append(f"| (flow blending alone, 640x360) | {(time.perf_counter() - t0) * 1000 / 10:.1f} | |")
     print(rows[-1], flush=True)
+    stab = Stabilizer(pipe, replace(defaults, clip=True, clip_samples=1))
+    t0 = time.perf_counter()
+    stab.start_clip(lambda: iter(clip))  # one sample: the thumbnails of every frame + one stylized frame
+    first = (time.perf_counter() - t0) * 1000
+    stab.close()
+    rows.append(f"| (clip statistics' first pass, 1 sample of {len(clip)} frames) | {first:.1f} | |")
+    thumb_ms = max(first - base, 0.0) / len(clip)  # the rest of the first pass, per frame
+    extra = (32 * base + 300 * thumb_ms) / 300  # 32 stylized samples + every frame's thumbnail, over 300 frames
+    rows.append(f"| → first pass for 32 samples of a 300-frame clip, per frame (in-memory frames) | {extra:.1f} "
+                f"| {100 * extra / base:+.1f} % |")
+    print(*rows[-2:], sep="\n", flush=True)
     return rows
 
 

@@ -8,9 +8,11 @@ records the content statistics at every AdaIN site (``relu4_1``, ``microast/leve
 ``/fg`` and ``/bg`` with a mask); the second pass — the ordinary job — normalises every frame of a shot with
 that shot's mean statistics.
 
-Like :class:`~adain_live.engine.temporal_stats.StatsSmoother`, the statistics are shared *relative to each
-frame's overall feature scale* by default (``keep_gain``): a fade or an exposure change still normalises away,
-only the shape of the statistics across channels is shared.
+The statistics are shared as they are (ReReVST), so a fade or an exposure change inside a shot is no longer
+normalised away. ``keep_gain=True`` shares them relative to each frame's overall feature scale instead (as
+:class:`~adain_live.engine.temporal_stats.StatsSmoother` does) — measured much worse with MicroAST (12× the
+per-frame warping error on a noisy pan against 1.2× plain: its features' means are large against their stds,
+so a small change of scale moves the mean by a whole std; ``benchmarks/RESULTS.md``), hence off by default.
 
 :class:`ClipStats` is a content-statistics hook (``pipeline.set_content_stats``). It counts the frames each
 site has seen to know which shot a frame is in, so frames must come in order, each once (as the video job
@@ -88,10 +90,10 @@ class ClipStats:
         Thumbnail difference above which two consecutive frames are in different shots (see
         :func:`adain_live.media.cuts.is_cut`).
     keep_gain
-        Share the statistics relative to each frame's overall scale (see the module docstring).
+        Share the statistics relative to each frame's overall scale (see the module docstring; default off).
     """
 
-    def __init__(self, samples: int = 32, cut: float = 0.12, keep_gain: bool = True) -> None:
+    def __init__(self, samples: int = 32, cut: float = 0.12, keep_gain: bool = False) -> None:
         if samples < 1:
             raise ValueError(f"clip statistics need at least 1 sample, got {samples}")
         self.samples, self.cut, self.keep_gain = samples, cut, keep_gain

@@ -81,7 +81,11 @@ def test_every_frame_of_a_shot_gets_the_shot_mean(keep_gain: bool) -> None:
 
 
 def test_keep_gain_follows_each_frame_exposure() -> None:
-    hook = ClipStats(samples=2)
+    plain = ClipStats(samples=2)
+    plain.starts, plain._shared = [0], {"s": (torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 1.0]]))}
+    mean, _ = plain("s", torch.zeros(2, 2, 1, 1), torch.tensor([[1.0, 1.0], [3.0, 3.0]]).view(2, 2, 1, 1))
+    assert mean.flatten().tolist() == [1.0, 2.0, 1.0, 2.0]  # by default shared as they are (ReReVST)
+    hook = ClipStats(samples=2, keep_gain=True)
     hook.starts, hook._shared = [0], {"s": (torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 1.0]]))}
     mean, std = hook("s", torch.zeros(2, 2, 1, 1), torch.tensor([[1.0, 1.0], [3.0, 3.0]]).view(2, 2, 1, 1))
     assert mean.flatten().tolist() == [1.0, 2.0, 3.0, 6.0] and std.flatten().tolist() == [1.0, 1.0, 3.0, 3.0]
