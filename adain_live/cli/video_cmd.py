@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from adain_live.cli.common import add_model_args, add_style_args, build_pipeline, set_styles, style_config
 from adain_live.cli.mask_args import add_mask_args, check_mask_args, install_region
+from adain_live.engine.clip_stats import ClipStats
 from adain_live.engine.temporal import MODES, Stabilizer, StabilizeSettings, measure_flicker
 from adain_live.engine.video_job import Progress, VideoJobResult, check_output, restyle_video
 from adain_live.errors import UserError
@@ -151,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
     for src, dst in jobs:
         if isinstance(stylizer, Stabilizer):
             stylizer.start_clip(src, args.batch)  # each file is a new clip (--clip-stats: its first pass)
+            if isinstance(stylizer.stats, ClipStats):
+                log.info("%s: content statistics of %d shot(s), from %d sampled frames", src.name,
+                         stylizer.stats.shots, len(stylizer.stats.sampled))
         _make_folder(dst.parent)
         if region is not None:
             region.masks.reset()  # no person-mask memory across files (nor from the first pass)

@@ -10,8 +10,8 @@ that shot's mean statistics.
 
 The statistics are shared as they are (ReReVST), so a fade or an exposure change inside a shot is no longer
 normalised away. ``keep_gain=True`` shares them relative to each frame's overall feature scale instead (as
-:class:`~adain_live.engine.temporal_stats.StatsSmoother` does) — measured much worse with MicroAST (12× the
-per-frame warping error on a noisy pan against 1.2× plain: its features' means are large against their stds,
+:class:`~adain_live.engine.temporal_stats.StatsSmoother` does) — measured much worse with MicroAST (3× the
+per-frame warping error on the pans against 1.0–1.1× plain: its features' means are large against their stds,
 so a small change of scale moves the mean by a whole std; ``benchmarks/RESULTS.md``), hence off by default.
 
 :class:`ClipStats` is a content-statistics hook (``pipeline.set_content_stats``). It counts the frames each
@@ -93,11 +93,13 @@ class ClipStats:
         Share the statistics relative to each frame's overall scale (see the module docstring; default off).
     """
 
-    def __init__(self, samples: int = 32, cut: float = 0.12, keep_gain: bool = False) -> None:
+    def __init__(self, samples: int = 16, cut: float = 0.12, keep_gain: bool = False) -> None:
         if samples < 1:
             raise ValueError(f"clip statistics need at least 1 sample, got {samples}")
         self.samples, self.cut, self.keep_gain = samples, cut, keep_gain
         self.starts: list[int] = [0]
+        #: frame indices the last :meth:`fit` sampled
+        self.sampled: list[int] = []
         self._collected: dict[str, list[tuple[Tensor, Tensor]]] | None = None
         self._shared: dict[str, tuple[Tensor, Tensor]] = {}  # site -> (shots, C) mean and std
         self._seen: dict[str, int] = {}
@@ -109,7 +111,7 @@ class ClipStats:
 
     def reset(self) -> None:
         """Forget the clip: frames use their own statistics until the next :meth:`fit`."""
-        self.starts, self._collected, self._shared, self._seen = [0], None, {}, {}
+        self.starts, self.sampled, self._collected, self._shared, self._seen = [0], [], None, {}, {}
 
     def fit(self, pipeline: Callable[[np.ndarray], object], frames: Callable[[], Iterable[np.ndarray]],
             batch: int = 4) -> list[int]:
@@ -144,6 +146,7 @@ class ClipStats:
         shot_of = [bisect.bisect_right(self.starts, i) - 1 for i in picks]
         self._shared = {site: _per_shot(rows, shot_of[: len(rows)], len(self.starts))
                         for site, rows in collected.items()}
+        self.sampled = picks
         log.debug("clip statistics: %d frames, %d shot(s), %d samples, sites %s", len(thumbs), len(self.starts),
                   len(picks), sorted(self._shared))
         return picks

@@ -143,7 +143,7 @@ class StabilizeSettings:
     preset: str = "ultrafast"
     cut: float = 0.12
     clip: bool = False
-    clip_samples: int = 32
+    clip_samples: int = 16
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

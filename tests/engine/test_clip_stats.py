@@ -67,7 +67,7 @@ def test_every_frame_of_a_shot_gets_the_shot_mean(keep_gain: bool) -> None:
         f[:, :16] = 0
     frames[6][0, 0, 0], frames[7][0, 0, 0], frames[8][0, 0, 0], frames[9][0, 0, 0] = 160, 161, 162, 163
     picks = hook.fit(run, lambda: iter(frames), batch=3)  # type: ignore[arg-type]
-    assert hook.starts == [0, 6] and picks == [1, 4, 7, 9]
+    assert hook.starts == [0, 6] and picks == hook.sampled == [1, 4, 7, 9]
     assert seen == {11: 11.0, 14: 14.0, 161: 161.0, 163: 163.0}  # the first pass uses each frame's own statistics
     seen.clear()
     for i in range(0, 10, 4):  # the second pass, in batches of 4 (the last one padded with copies)
