@@ -119,8 +119,8 @@ class ControlBar(QToolBar):
         self.smooth.setToolTip("Stabilise the output over time. Flow (recommended against texture flicker): "
                                "blends each frame with the previous output along the motion; measured 0.2-0.5x "
                                "the flicker of Off, without visible blur. Steady: smooths the content "
-                               "statistics, only for slow exposure/colour pumping; it does not reduce texture "
-                               "flicker (measured 1.0-1.9x Off on our clips)")
+                               "statistics over time, meant for exposure/colour pumping; it does not reduce "
+                               "texture flicker (measured 1.0-2.2x Off on our clips)")
         self.smooth.activated.connect(lambda i: self.smoothingChosen.emit(str(self.smooth.itemData(i))))
 
     def _build_output_controls(self) -> None:
