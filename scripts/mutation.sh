@@ -14,8 +14,8 @@ mkdir -p "$out"
 
 # name | module to mutate | its fast tests (space separated)
 targets=(
-  "stats|adain_live/core/stats.py|tests/unit/test_stats.py tests/unit/test_model.py"
-  "microast|adain_live/core/microast.py|tests/unit/test_microast.py"
+  "stats|adain_live/core/stats.py|tests/unit/test_stats.py tests/unit/test_stats_edge_cases.py tests/unit/test_model.py"
+  "microast|adain_live/core/microast.py|tests/unit/test_microast.py tests/unit/test_microast_contract.py"
   "audio|adain_live/media/audio.py|tests/engine/test_video_job.py tests/media/test_recorder.py"
   "video_job|adain_live/engine/video_job.py|tests/engine/test_video_job.py tests/engine/test_video_reliability.py"
   "checkpoint|training/checkpoint.py|tests/training/test_checkpoint.py"
