@@ -43,11 +43,11 @@ def test_stylize_images_is_stylize_with_each_samples_own_style(model: MicroASTMo
 @torch.inference_mode()
 def test_stylize_images_shares_one_style_across_the_batch(model: MicroASTModel) -> None:
     content, style = _image(3, 3, 3, 32, 32), _image(4, 1, 3, 40, 40)
-    out = model.stylize_images(content, style, 0.7)
     code = model.encode_style(style)
-    for i in range(3):
-        torch.testing.assert_close(out[i : i + 1], model.stylize(content[i : i + 1], code, 0.7),
-                                   atol=1e-5, rtol=1e-5)
+    for alpha, out in ((0.7, model.stylize_images(content, style, 0.7)), (1.0, model.stylize_images(content, style))):
+        for i in range(3):
+            torch.testing.assert_close(out[i : i + 1], model.stylize(content[i : i + 1], code, alpha),
+                                       atol=1e-5, rtol=1e-5)
 
 
 # --- the per-frame net -----------------------------------------------------------------------------------
@@ -94,13 +94,35 @@ def test_bf16_model_takes_fp32_frames_and_styles() -> None:
     assert code.s1_mean.dtype == torch.float32
     x = _image(2, 1, 3, 32, 32)
     for out in (model.stylize(x, code, preserve_color=True),
-                model.frame_net()(x, *code.tensors(), torch.tensor(1.0), True)):
+                model.frame_net()(x, *code.tensors(), torch.tensor(1.0), True),
+                model.stylize_images(x, _image(1, 1, 3, 40, 36))):
         assert out.dtype == torch.bfloat16 and out.shape == x.shape
 
 
-def test_model_is_frozen_so_stylize_builds_no_graph(model: MicroASTModel) -> None:
+def test_model_is_frozen_so_stylize_builds_no_graph() -> None:
+    model = MicroASTModel.random(seed=1)  # a fresh model, not the shared one
     out = model.stylize(_image(1, 1, 3, 16, 16), _code(model, 1))
     assert not out.requires_grad
+
+
+def test_random_model_is_seeded() -> None:
+    a, b, c = MicroASTModel.random(seed=3), MicroASTModel.random(seed=3), MicroASTModel.random(seed=4)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert not torch.equal(a.decoder.dec3[-1].conv_layer.weight, c.decoder.dec3[-1].conv_layer.weight)
+    default = MicroASTModel.random()
+    assert torch.equal(default.decoder.dec3[-1].conv_layer.weight,
+                       MicroASTModel.random(seed=0).decoder.dec3[-1].conv_layer.weight)
+
+
+@torch.inference_mode()
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_random_model_output_varies_over_0_1(seed: int) -> None:
+    """What the tests built on random weights rely on: a picture, neither flat nor saturated."""
+    model = MicroASTModel.random(seed=seed)
+    code = model.encode_style(_image(1, 1, 3, 48, 48))
+    out = model.stylize(_image(2, 2, 3, 48, 48), code)
+    unclipped = ((out > 0) & (out < 1)).float().mean()
+    assert 0.25 < out.mean() < 0.75 and out.std() > 0.04 and unclipped > 0.5
 
 
 def test_codes_made_on_the_cpu_follow_the_model_to_its_device(model: MicroASTModel) -> None:
