@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -17,6 +18,7 @@ from adain_live.engine.clip_stats import ClipStats, plan_samples
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.temporal import Stabilizer, StabilizeSettings
 from adain_live.engine.video_job import restyle_video
+from adain_live.errors import MediaError
 from adain_live.media.motion import motion_clip, textured_image
 from adain_live.media.synth import make_test_video, pattern
 
@@ -171,3 +173,60 @@ def test_cli_clip_stats(canonical_files: tuple[Path, Path], tmp_path: Path, caps
     assert main([*argv, "-o", str(tmp_path / "bad.mp4"), "--clip-stats", "--stabilize", "stats"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "clip statistics" in err and not (tmp_path / "bad.mp4").exists()
+
+
+def test_cli_clip_stats_on_damaged_and_spliced_files(canonical_files: tuple[Path, Path], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decode error midway: the first pass uses what decodes, the job says n of m (exit 1); a size change is fine."""
+    a = make_test_video(tmp_path / "a.ts", size=(64, 48), frames=6, audio=())
+    b = make_test_video(tmp_path / "b.ts", size=(80, 60), frames=6, audio=(), pts=list(range(8, 14)),
+                        time_base=Fraction(1001, 30000))
+    spliced = tmp_path / "spliced.ts"
+    spliced.write_bytes(a.read_bytes() + b.read_bytes())
+    style = tmp_path / "style.png"
+    Image.fromarray(pattern(32, 32, 5)).save(style)
+    vgg, dec = canonical_files
+    argv = ["-q", "video", "-s", str(style), "--size", "32", "--style-size", "32", "--vgg", str(vgg), "--decoder",
+            str(dec), "--device", "cpu", "--batch", "4", "--clip-stats"]
+    assert main([*argv, str(spliced), "-o", str(tmp_path / "spliced.mp4")]) == 0
+    with av.open(str(tmp_path / "spliced.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 12
+    capsys.readouterr()
+
+    from adain_live.media import video_reader
+
+    real = video_reader.VideoReader._raw_items
+
+    def failing(self: video_reader.VideoReader):  # type: ignore[no-untyped-def]
+        for n, item in enumerate(real(self)):
+            if n == 20:
+                raise MediaError(f"cannot decode {self.path}: Invalid data (truncated or corrupt file?)")
+            yield item
+
+    monkeypatch.setattr(video_reader.VideoReader, "_raw_items", failing)
+    whole = make_test_video(tmp_path / "v40.mp4", frames=40)
+    assert main([*argv, str(whole), "-o", str(tmp_path / "damaged.mp4")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "of 40 frames" in err[0], err
+
+
+def test_file_with_a_cut_gets_a_row_of_statistics_per_shot(two_shots: np.ndarray, tmp_path: Path) -> None:
+    path = tmp_path / "cut.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv444p"
+        for frame in two_shots:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    pipe = StylePipeline(AdaINModel.random(seed=5), torch.device("cpu"), torch.float32, size=32)
+    pipe.set_style(pipe.style_code(pattern(32, 32, 9), style_size=32))
+    stab = Stabilizer(pipe, StabilizeSettings(clip=True, clip_samples=4))
+    stab.start_clip(path)
+    assert isinstance(stab.stats, ClipStats) and stab.stats.starts == [0, 5] and stab.stats.sampled == [1, 3, 6, 8]
+    assert stab.stats._shared["relu4_1"][0].shape == (2, 512)
+    result = restyle_video(path, tmp_path / "o.mp4", stab, batch_size=3)  # type: ignore[arg-type]
+    stab.close()
+    assert result.frames == 9
