@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -45,6 +46,17 @@ def _no_thread_outlives_its_test() -> Iterator[None]:
         time.sleep(0.02)
         left = _ours(left)
     assert not left, f"threads outlived the test: {sorted(t.name for t in left)}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread, here and in the CLI/app processes the tests start.
+
+    The tests' tensors are tiny, and on a small shared machine OpenMP threads that outnumber the free cores spin
+    against each other: on 2 shared cores, 2 threads ran a distillation step 6x slower than 1 (1.9 s vs 0.3 s),
+    the effect :func:`adain_live.engine.frames.recommended_threads` describes.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
