@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -137,6 +138,10 @@ class FileSource:
             self._thread.join(timeout=5)
         elif self._thread is None and self._reader is not None:
             self._reader.close()
+        # A stopped decoder no longer queues its end marker: wake a read() waiting on an empty queue (a full
+        # queue has no waiting reader).
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_END)
 
     def __enter__(self) -> FileSource:
         return self.start()

@@ -53,6 +53,28 @@ def test_file_source_back_pressure(small: Path) -> None:
     src.close()
 
 
+def test_close_wakes_a_read_waiting_for_the_first_frame(small: Path) -> None:
+    """A live capture thread blocks in read() until the first frame is decoded; closing the source (the app's
+    window closed while starting) must end that read, or the capture thread outlives the window."""
+    import threading
+
+    src = FileSource(small)
+
+    def busy_decoder() -> object:
+        src._stop.wait()  # still decoding the first frame when the source is closed
+        return iter(())
+
+    src._reader.frames = busy_decoder  # type: ignore[union-attr, method-assign]
+    got: list[object] = []
+    consumer = threading.Thread(target=lambda: got.append(src.read()), name="FileSource-consumer", daemon=True)
+    consumer.start()
+    _wait_for(lambda: src._thread is not None and src._thread.is_alive())
+    src.close()
+    consumer.join(5)
+    assert not consumer.is_alive(), "read() still blocks after close()"
+    assert got == [None]
+
+
 def test_file_source_loop_keeps_time_growing(small: Path) -> None:
     with FileSource(small, loop=True) as src:
         frames = [src.read(timeout=10) for _ in range(25)]
