@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ def test_letterbox_keeps_the_aspect() -> None:
 class FakeCam:
     block = threading.Event()  # set: send() hangs like a stuck driver
     stuck = threading.Event()  # set once a send() hangs
+    unstick = threading.Event()  # set: the hanging send() returns (the test is over)
     instances: list[FakeCam] = []
 
     def __init__(self, width: int, height: int, fps: float) -> None:
@@ -44,7 +46,7 @@ class FakeCam:
     def send(self, frame: np.ndarray) -> None:
         if FakeCam.block.is_set():
             FakeCam.stuck.set()
-            threading.Event().wait(5)
+            FakeCam.unstick.wait(5)
         assert frame.shape == (self.size[1], self.size[0], 3)
         self.sent.append(frame)
 
@@ -53,12 +55,13 @@ class FakeCam:
 
 
 @pytest.fixture
-def fake_pyvirtualcam(monkeypatch: pytest.MonkeyPatch) -> type[FakeCam]:
-    FakeCam.block.clear()
-    FakeCam.stuck.clear()
+def fake_pyvirtualcam(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeCam]]:
+    for event in (FakeCam.block, FakeCam.stuck, FakeCam.unstick):
+        event.clear()
     FakeCam.instances = []
     monkeypatch.setitem(sys.modules, "pyvirtualcam", types.SimpleNamespace(Camera=FakeCam))
-    return FakeCam
+    yield FakeCam
+    FakeCam.unstick.set()  # let a thread stuck in the fake driver end with the test
 
 
 def _result(image: np.ndarray) -> LiveResult:
