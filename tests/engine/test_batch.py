@@ -150,11 +150,19 @@ def test_bad_usage_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "--workers" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def sequential(data: dict[str, Path], canonical_files: tuple[Path, Path],
+               tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The batch run in this process, one job after another: what workers and Ray must reproduce (made once)."""
+    seq = tmp_path_factory.mktemp("batch_seq") / "seq"
+    assert main(_argv(data, canonical_files, seq)) == 0
+    return seq
+
+
 @pytest.mark.slow
 def test_two_local_workers_match_sequential(data: dict[str, Path], canonical_files: tuple[Path, Path],
-                                            tmp_path: Path) -> None:
-    seq, par = tmp_path / "seq", tmp_path / "par"
-    assert main(_argv(data, canonical_files, seq)) == 0
+                                            tmp_path: Path, sequential: Path) -> None:
+    seq, par = sequential, tmp_path / "par"
     assert main(_argv(data, canonical_files, par, "--workers", "2")) == 0
     assert _visible(seq) == _visible(par)
     for name in _visible(seq):
@@ -165,12 +173,11 @@ def test_two_local_workers_match_sequential(data: dict[str, Path], canonical_fil
 
 @pytest.mark.slow
 def test_ray_local_matches_sequential_and_loads_once_per_worker(
-        data: dict[str, Path], canonical_files: tuple[Path, Path], tmp_path: Path) -> None:
+        data: dict[str, Path], canonical_files: tuple[Path, Path], tmp_path: Path, sequential: Path) -> None:
     ray = pytest.importorskip("ray")
     from adain_live.engine import batch_exec
 
-    seq, out = tmp_path / "seq", tmp_path / "ray"
-    assert main(_argv(data, canonical_files, seq)) == 0
+    seq, out = sequential, tmp_path / "ray"
     loads: list[list[int]] = []
     real = batch_exec.run_ray
 
