@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,13 @@ class Runtime:
     model: Any
     device: torch.device
     dtype: torch.dtype
+    #: Weights and precision as a short key (style codes cached for one model are not valid for another). Taken
+    #: here, from the weights as loaded: a pipeline converts the model in place (bf16, fp16), after which a hash
+    #: of its weights would differ from the same model's before.
+    identity: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity", f"{model_identity(self.model)}-{dtype_name(self.dtype)}")
 
     @property
     def on_cpu(self) -> bool:
@@ -57,11 +64,6 @@ class Runtime:
     def gpu_hint(self) -> str | None:
         """On the CPU next to an unused NVIDIA GPU (a CPU-only torch build): how to use the GPU; else None."""
         return cuda_build_hint() if self.on_cpu else None
-
-    @property
-    def identity(self) -> str:
-        """Weights and precision as a short key (style codes cached for one model are not valid for another)."""
-        return f"{model_identity(self.model)}-{dtype_name(self.dtype)}"
 
 
 def device_choices() -> list[str]:

@@ -9,7 +9,7 @@ import torch
 from adain_live.core.model import AdaINModel
 from adain_live.engine.config import RuntimeConfig, StyleConfig
 from adain_live.engine.live_size import LIVE_SIZES
-from adain_live.engine.session import open_runtime, open_session
+from adain_live.engine.session import build_pipeline, open_runtime, open_session
 from adain_live.errors import UserError
 
 
@@ -46,3 +46,14 @@ def test_bad_runtime_settings_are_refused_where_they_enter():
             RuntimeConfig(**bad)
     with pytest.raises(UserError):
         open_runtime(RuntimeConfig(device="cpu", precision="fp8"), model_factory=lambda: AdaINModel.random(0))
+
+
+def test_identity_is_the_loaded_weights_even_after_a_bf16_pipeline_converted_them():
+    # a pipeline converts the model in place; the gallery's cache key must not change with it (on an fp32-only
+    # CPU "auto" never converts, so this forces bf16)
+    cfg = RuntimeConfig(device="cpu", precision="bf16")
+    rt = open_runtime(cfg, model_factory=lambda: AdaINModel.random(0))
+    before = rt.identity
+    build_pipeline(rt, cfg)
+    assert next(rt.model.parameters()).dtype == torch.bfloat16  # converted
+    assert rt.identity == before == open_runtime(cfg, model_factory=lambda: AdaINModel.random(0)).identity

@@ -188,8 +188,11 @@ def test_stats_mode_hooks_the_content_statistics(pipe: StylePipeline, pan: list[
     stab = Stabilizer(pipe, StabilizeSettings(mode="stats", momentum=0.9))
     assert isinstance(stab.stats, StatsSmoother) and pipe.net.content_hook is stab.stats
     smoothed = stab.process_batch(frames)
-    assert np.array_equal(smoothed[0], off[0])  # the first frame uses its own statistics
-    assert not np.array_equal(smoothed[3], off[3])
+    diff = [np.abs(smoothed[i].astype(int) - off[i]) for i in (0, 3)]
+    # the first frame uses its own statistics: equal but for float rounding of the hooked path (±1 level seen
+    # on an AVX-512 CPU); the fourth is smoothed (mean difference ~1.5 levels)
+    assert diff[0].max() <= 1 and diff[0].mean() < 0.05
+    assert diff[1].mean() > 0.5
     assert set(stab.stats._sites) == {"relu4_1"}
     stab.close()
     assert pipe.net.content_hook is None and pipe.model.content_hook is None
