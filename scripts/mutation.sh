@@ -13,12 +13,12 @@ out=${MUTATION_DIR:-/tmp/adain-mutation}
 mkdir -p "$out"
 
 # name | module to mutate | its fast tests (space separated; pytest options such as --deselect=NODE allowed).
-# Left out of video_job: the CLI test that loads the canonical VGG model (5 min under load, the same job is covered
-# in-process by test_video_job_outcomes.py) and the SIGTERM test (a subprocess, which mutmut cannot map to a mutant).
+# Left out: CLI tests that load a model (the canonical VGG one takes 5 min under load; the same jobs are covered
+# in-process with a stand-in pipeline) and the SIGTERM test (a subprocess, which mutmut cannot map to a mutant).
 targets=(
   "stats|adain_live/core/stats.py|tests/unit/test_stats.py tests/unit/test_stats_edge_cases.py tests/unit/test_model.py"
   "microast|adain_live/core/microast.py|tests/unit/test_microast.py tests/unit/test_microast_contract.py"
-  "audio|adain_live/media/audio.py|tests/media/test_audio_reencode.py tests/media/test_damaged_audio.py tests/media/test_audio_convert.py tests/engine/test_video_job.py tests/media/test_recorder.py"
+  "audio|adain_live/media/audio.py|tests/media/test_audio_reencode.py tests/media/test_damaged_audio.py tests/media/test_audio_convert.py tests/engine/test_video_job.py tests/media/test_recorder.py --deselect=tests/media/test_damaged_audio.py::test_video_cli_stylizes_it_without_that_audio"
   "video_job|adain_live/engine/video_job.py|tests/engine/test_video_job_outcomes.py tests/engine/test_video_job.py tests/engine/test_video_reliability.py --deselect=tests/engine/test_video_reliability.py::test_truncated_input_keeps_output_says_n_of_m_and_exits_1 --deselect=tests/engine/test_video_reliability.py::test_sigterm_is_handled_like_ctrl_c"
   "checkpoint|training/checkpoint.py|tests/training/test_checkpoint.py"
 )
@@ -38,6 +38,7 @@ for t in "${targets[@]}"; do
 [tool.mutmut]
 source_paths = ["$top"]
 only_mutate = ["$module"]
+also_copy = ["models"]
 pytest_add_cli_args = ["-p", "no:randomly", "-q", "-x"]
 pytest_add_cli_args_test_selection = [${sel%, }]
 TOML
