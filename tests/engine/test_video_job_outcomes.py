@@ -252,15 +252,30 @@ def test_debug_log_sums_the_job_up(clips: dict[str, Path], tmp_path: Path, caplo
     assert re.fullmatch(rf"{re.escape(str(out))}: 20 frames in \d+\.\d s \(\d+\.\d fps\)", lines[0])
 
 
-def test_a_full_disk_anywhere_in_the_job_is_the_disk_full_line(clips: dict[str, Path], tmp_path: Path) -> None:
+def _wrapped_disk_full() -> BaseException:
+    """What a library that wraps the OS error raises (torch.save: RuntimeError from the OSError)."""
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    except OSError as exc:
+        try:
+            raise RuntimeError("writing the cache failed") from exc
+        except RuntimeError as wrapped:
+            return wrapped
+
+
+@pytest.mark.parametrize("make", [lambda: OSError(errno.ENOSPC, "No space left on device"), _wrapped_disk_full],
+                         ids=["oserror", "wrapped"])
+def test_a_full_disk_anywhere_in_the_job_is_the_disk_full_line(clips: dict[str, Path], tmp_path: Path,
+                                                               make: Any) -> None:
     class Spilling:
         def process_batch(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise make()
 
     out = tmp_path / "o.mp4"
     with pytest.raises(MediaError) as info:
         restyle_video(clips["whole"], out, Spilling())
     assert str(info.value) == f"disk full while writing {out}: free some space or choose another output location (-o)"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_damage_reason_reaches_the_result(clips: dict[str, Path], tmp_path: Path,
