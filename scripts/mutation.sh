@@ -20,7 +20,7 @@ targets=(
   "microast|adain_live/core/microast.py|tests/unit/test_microast.py tests/unit/test_microast_contract.py"
   "audio|adain_live/media/audio.py|tests/media/test_audio_reencode.py tests/media/test_damaged_audio_tracks.py tests/media/test_damaged_audio.py tests/media/test_audio_convert.py tests/engine/test_video_job.py tests/media/test_recorder.py --deselect=tests/media/test_damaged_audio.py::test_video_cli_stylizes_it_without_that_audio"
   "video_job|adain_live/engine/video_job.py|tests/engine/test_video_job_outcomes.py tests/engine/test_video_job.py tests/engine/test_video_reliability.py --deselect=tests/engine/test_video_reliability.py::test_truncated_input_keeps_output_says_n_of_m_and_exits_1 --deselect=tests/engine/test_video_reliability.py::test_sigterm_is_handled_like_ctrl_c"
-  "checkpoint|training/checkpoint.py|tests/training/test_checkpoint.py"
+  "checkpoint|training/checkpoint.py|tests/training/test_checkpoint.py tests/training/test_checkpoint_messages.py"
 )
 want=("$@")
 
