@@ -186,7 +186,9 @@ class EngineWorker(QObject):
     @pyqtSlot(str)
     def openSource(self, spec: str) -> None:  # noqa: N802 - Qt slot naming
         """Open a camera index or a video file and stream from it."""
-        if self.runner is None:
+        with self._lifecycle:
+            runner = None if self._closing else self.runner
+        if runner is None:
             return
         try:
             parsed = SourceSpec.parse(spec)
@@ -194,7 +196,12 @@ class EngineWorker(QObject):
         except (UserError, ValueError, OSError) as exc:
             self.sourceFailed.emit(spec, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
-        self.runner.set_source(source, audio_from=parsed.path)
+        runner.set_source(source, audio_from=parsed.path)
+        with self._lifecycle:
+            closing = self._closing
+        if closing:  # the window closed while the source opened: shutdown() may have stopped the runner before
+            runner.stop()  # set_source started its capture thread, so stop it again (idempotent)
+            return
         self.sourceOpened.emit(spec, parsed.label(), parsed.is_file)
 
     @pyqtSlot(float)
