@@ -18,9 +18,9 @@ from adain_live.engine.clip_stats import ClipStats, plan_samples
 from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.temporal import Stabilizer, StabilizeSettings
 from adain_live.engine.video_job import restyle_video
-from adain_live.errors import MediaError
 from adain_live.media.motion import motion_clip, textured_image
 from adain_live.media.synth import make_test_video, pattern
+from tests.helpers import fail_decoding_at, read_timeline, styled_pipeline
 
 SITES = {AdaINModel: ["relu4_1"], MicroASTModel: ["microast/level2", "microast/level1"]}
 
@@ -98,12 +98,7 @@ def test_keep_gain_follows_each_frame_exposure() -> None:
 @pytest.mark.parametrize("family", [AdaINModel, MicroASTModel])
 @pytest.mark.parametrize("masked", [False, True])
 def test_both_families_share_statistics_per_shot(family: type, masked: bool, two_shots: np.ndarray) -> None:
-    pipe = StylePipeline(family.random(seed=5), torch.device("cpu"), torch.float32, size=32)
-    pipe.set_style(pipe.style_code(pattern(32, 32, 9), style_size=32))
-    if masked:
-        mask = np.zeros(two_shots.shape[1:3], np.uint8)
-        mask[:, :32] = 255
-        pipe.set_mask(mask, background=pipe.style_code(pattern(32, 32, 3), style_size=32))
+    pipe = styled_pipeline(family, two_shots.shape, masked)
     off = pipe.process_batch(two_shots)
     stab = Stabilizer(pipe, StabilizeSettings(mode="off", clip=True, clip_samples=4))
     stab.start_clip(lambda: iter(two_shots))
@@ -128,14 +123,6 @@ def test_settings_refuse_clip_with_a_moving_average() -> None:
     assert not StabilizeSettings().active
 
 
-def _read(path: Path) -> tuple[list[int], list[tuple[int | None, bytes]]]:
-    with av.open(str(path)) as c:
-        pts = [int(f.pts) for f in c.decode(video=0)]
-    with av.open(str(path)) as c:
-        audio = [(p.pts, bytes(p)) for p in c.demux(audio=0) if p.size]
-    return pts, audio
-
-
 def test_microast_file_timing_and_audio_stay_exact(tmp_path: Path) -> None:
     clip = make_test_video(tmp_path / "in.mp4", size=(64, 48), frames=7)
     pipe = StylePipeline(MicroASTModel.random(seed=2), torch.device("cpu"), torch.float32, size=32)
@@ -148,7 +135,7 @@ def test_microast_file_timing_and_audio_stay_exact(tmp_path: Path) -> None:
     stab.close()
     assert plain.frames == shared.frames == 7
     (src_pts, src_audio), (off_pts, off_audio), (clip_pts, clip_audio) = (
-        _read(p) for p in (clip, tmp_path / "off.mp4", tmp_path / "clip.mp4"))
+        read_timeline(p) for p in (clip, tmp_path / "off.mp4", tmp_path / "clip.mp4"))
     assert src_pts == off_pts == clip_pts
     assert off_audio == clip_audio and len(clip_audio) > 5
 
@@ -162,7 +149,7 @@ def test_cli_clip_stats(canonical_files: tuple[Path, Path], tmp_path: Path, caps
             "--decoder", str(dec), "--device", "cpu", "--batch", "4"]
     assert main([*argv, "-o", str(tmp_path / "off.mp4")]) == 0
     assert main([*argv, "-o", str(tmp_path / "clip.mp4"), "--clip-stats", "--clip-samples", "3"]) == 0
-    off, shared = _read(tmp_path / "off.mp4"), _read(tmp_path / "clip.mp4")
+    off, shared = read_timeline(tmp_path / "off.mp4"), read_timeline(tmp_path / "clip.mp4")
     assert off == shared  # the same pts and audio packets
     assert len(off[0]) == 6
     with av.open(str(tmp_path / "off.mp4")) as a, av.open(str(tmp_path / "clip.mp4")) as b:
@@ -194,17 +181,8 @@ def test_cli_clip_stats_on_damaged_and_spliced_files(canonical_files: tuple[Path
         assert sum(1 for _ in c.decode(video=0)) == 12
     capsys.readouterr()
 
-    from adain_live.media import video_reader
 
-    real = video_reader.VideoReader._raw_items
-
-    def failing(self: video_reader.VideoReader):  # type: ignore[no-untyped-def]
-        for n, item in enumerate(real(self)):
-            if n == 20:
-                raise MediaError(f"cannot decode {self.path}: Invalid data (truncated or corrupt file?)")
-            yield item
-
-    monkeypatch.setattr(video_reader.VideoReader, "_raw_items", failing)
+    fail_decoding_at(monkeypatch, 20)
     whole = make_test_video(tmp_path / "v40.mp4", frames=40)
     assert main([*argv, str(whole), "-o", str(tmp_path / "damaged.mp4")]) == 1
     err = capsys.readouterr().err.strip().splitlines()

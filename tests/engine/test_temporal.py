@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 import torch
@@ -20,6 +19,7 @@ from adain_live.media.flow import sharpness, warping_error
 from adain_live.media.frames import Frame
 from adain_live.media.motion import motion_clip, textured_image
 from adain_live.media.synth import make_test_video, pattern
+from tests.helpers import read_timeline
 
 FLOW = StabilizeSettings(mode="flow", blend=0.6, flow_size=72)
 
@@ -112,14 +112,6 @@ def test_stabilizer_keeps_the_pipeline_interface(pipe: StylePipeline, pan: list[
     assert np.abs(first - pipe.process_batch(frames[:1])[0]).max() <= 1  # after a reset: the frame's own look
 
 
-def _read(path: Path) -> tuple[list[int], list[tuple[int | None, bytes]]]:
-    with av.open(str(path)) as c:
-        pts = [int(f.pts) for f in c.decode(video=0)]
-    with av.open(str(path)) as c:
-        audio = [(p.pts, bytes(p)) for p in c.demux(audio=0) if p.size]
-    return pts, audio
-
-
 def test_video_timing_and_audio_stay_exact(pipe: StylePipeline, tmp_path: Path) -> None:
     clip = make_test_video(tmp_path / "in.mp4", size=(64, 48), frames=7)
     plain = restyle_video(clip, tmp_path / "off.mp4", pipe, batch_size=3)
@@ -127,9 +119,9 @@ def test_video_timing_and_audio_stay_exact(pipe: StylePipeline, tmp_path: Path) 
     stable = restyle_video(clip, tmp_path / "flow.mp4", stab, batch_size=3)  # type: ignore[arg-type]
     stab.close()
     assert plain.frames == stable.frames == 7
-    off_pts, off_audio = _read(tmp_path / "off.mp4")
-    flow_pts, flow_audio = _read(tmp_path / "flow.mp4")
-    src_pts, _ = _read(clip)
+    off_pts, off_audio = read_timeline(tmp_path / "off.mp4")
+    flow_pts, flow_audio = read_timeline(tmp_path / "flow.mp4")
+    src_pts, _ = read_timeline(clip)
     assert off_pts == flow_pts == src_pts
     assert off_audio == flow_audio and len(off_audio) > 5
 

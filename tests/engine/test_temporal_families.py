@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from adain_live.core.microast import MicroASTModel
 from adain_live.core.model import AdaINModel
-from adain_live.engine.pipeline import StylePipeline
 from adain_live.engine.temporal import Stabilizer, StabilizeSettings
 from adain_live.media.motion import motion_clip, textured_image
-from adain_live.media.synth import pattern
+from tests.helpers import styled_pipeline
 
 SITES = {AdaINModel: ["relu4_1"], MicroASTModel: ["microast/level2", "microast/level1"]}
 
@@ -24,12 +22,7 @@ def frames() -> np.ndarray:
 @pytest.mark.parametrize("family", [AdaINModel, MicroASTModel])
 @pytest.mark.parametrize("masked", [False, True])
 def test_every_family_is_stabilised(family: type, masked: bool, frames: np.ndarray) -> None:
-    pipe = StylePipeline(family.random(seed=5), torch.device("cpu"), torch.float32, size=32)
-    pipe.set_style(pipe.style_code(pattern(32, 32, 9), style_size=32))
-    if masked:
-        mask = np.zeros(frames.shape[1:3], np.uint8)
-        mask[:, :32] = 255
-        pipe.set_mask(mask, background=pipe.style_code(pattern(32, 32, 3), style_size=32))
+    pipe = styled_pipeline(family, frames.shape, masked)
     off = pipe.process_batch(frames)
     stab = Stabilizer(pipe, StabilizeSettings(mode="flow", flow_size=48, momentum=0.8))
     out = stab.process_batch(frames)

@@ -23,6 +23,7 @@ from adain_live.cli import main
 from adain_live.engine.video_job import restyle_video
 from adain_live.errors import MediaError
 from adain_live.media.synth import make_test_video, pattern, remux_faststart
+from tests.helpers import fail_decoding_at
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,17 +90,8 @@ def test_resolution_change_midstream_is_scaled_to_the_first_size(media: dict[str
 
 def test_decode_error_midway_ends_the_job_with_what_it_has(media: dict[str, Path], tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from adain_live.media import video_reader
 
-    real = video_reader.VideoReader._raw_items
-
-    def failing(self: video_reader.VideoReader):  # type: ignore[no-untyped-def]
-        for n, item in enumerate(real(self)):
-            if n == 20:
-                raise MediaError(f"cannot decode {self.path}: Invalid data (truncated or corrupt file?)")
-            yield item
-
-    monkeypatch.setattr(video_reader.VideoReader, "_raw_items", failing)
+    fail_decoding_at(monkeypatch, 20)
     result = restyle_video(media["whole"], tmp_path / "o.mp4", Invert())
     assert result.partial and result.damage and 0 < result.frames < 40
     assert len(_frames(tmp_path / "o.mp4")) == result.frames

@@ -11,10 +11,11 @@ from safetensors.torch import save_file
 
 from adain_live.core.codes import code_from_state_dict, mix_codes
 from adain_live.core.color import luma
-from adain_live.core.microast import MicroASTCode, MicroASTModel, load_microast, part_shapes
+from adain_live.core.microast import MicroASTCode, MicroASTModel, load_microast
 from adain_live.core.model import AdaINModel
 from adain_live.core.stats import StyleStats
 from adain_live.errors import WeightsError
+from tests.helpers import write_microast_parts
 
 
 @pytest.fixture(scope="module")
@@ -150,16 +151,8 @@ def test_wrong_code_family_is_refused(model: MicroASTModel) -> None:
         AdaINModel.random().stylize(torch.rand(1, 3, 16, 16), _code(model, 1))
 
 
-def _write_parts(folder: Path, model: MicroASTModel) -> dict[str, Path]:
-    files = {}
-    for part in part_shapes():
-        files[part] = folder / f"{part}.safetensors"
-        save_file({k: v.contiguous() for k, v in getattr(model, part).state_dict().items()}, str(files[part]))
-    return files
-
-
 def test_loading_validates_every_part(tmp_path: Path, model: MicroASTModel) -> None:
-    files = _write_parts(tmp_path, model)
+    files = write_microast_parts(tmp_path, model)
     loaded = load_microast(files)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(),
                                                  strict=True))

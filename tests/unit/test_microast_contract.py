@@ -9,9 +9,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from adain_live.core.microast import MicroASTCode, MicroASTModel, load_microast, part_shapes
+from adain_live.core.microast import MicroASTCode, MicroASTModel, load_microast
 from adain_live.core.stats import StyleStats
 from adain_live.errors import WeightsError
+from tests.helpers import write_microast_parts
 
 
 @pytest.fixture(scope="module")
@@ -174,16 +175,8 @@ def test_bad_input_messages(model: MicroASTModel) -> None:
         model.stylize(x, code, mask=torch.ones(1, 1, 16, 16))
 
 
-def _write_parts(folder: Path, model: MicroASTModel) -> dict[str, Path]:
-    files = {}
-    for part in part_shapes():
-        files[part] = folder / f"{part}.safetensors"
-        save_file({k: v.contiguous() for k, v in getattr(model, part).state_dict().items()}, str(files[part]))
-    return files
-
-
 def test_misplaced_weight_files_are_named(tmp_path: Path, model: MicroASTModel) -> None:
-    files = _write_parts(tmp_path, model)
+    files = write_microast_parts(tmp_path, model)
     with pytest.raises(WeightsError, match="^MicroAST needs four files; the style encoder, decoder file is missing$"):
         load_microast({k: v for k, v in files.items() if k in ("content_encoder", "modulator")})
     enc = files["style_encoder"]
